@@ -1,0 +1,116 @@
+"""Configuration: a class of embedded defaults overridden by ``GGZY_*`` environment variables.
+
+The names are DESIGN §3's canonical variables.  Config is read when the app is built, never at
+import time, so tests and the CLI can set the environment first.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_SECRET = "ggzy-demo-insecure-secret-key"  # refused when GGZY_ENV=production
+
+#: environment variable -> Flask config key (where the two differ)
+_ENV_TO_KEY = {
+    "GGZY_DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "GGZY_SECRET_KEY": "SECRET_KEY",
+}
+
+_BOOL_KEYS = {"GGZY_S3_SECURE", "GGZY_TASKS_EAGER"}
+
+
+class ProductionConfigError(RuntimeError):
+    """The configuration would run production with demo-only settings."""
+
+
+def instance_dir() -> Path:
+    """The writable instance folder (``GGZY_INSTANCE_DIR``, default ``./instance``)."""
+    return Path(os.environ.get("GGZY_INSTANCE_DIR", "instance")).resolve()
+
+
+def defaults() -> dict:
+    """Embedded defaults: SQLite, the SQLAlchemy broker and a local store, all under instance/."""
+    inst = instance_dir()
+    return {
+        "GGZY_ENV": "demo",
+        "SECRET_KEY": DEFAULT_SECRET,
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{inst / 'ggzy.sqlite'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        "GGZY_BROKER_URL": f"sqla+sqlite:///{inst / 'broker.sqlite'}",
+        "GGZY_RESULT_BACKEND": None,
+        "GGZY_TASKS_EAGER": False,
+        "GGZY_STORAGE": "local",
+        "GGZY_STORAGE_DIR": str(inst / "storage"),
+        "GGZY_S3_ENDPOINT": "",
+        "GGZY_S3_ACCESS_KEY": "",
+        "GGZY_S3_SECRET_KEY": "",
+        "GGZY_S3_BUCKET": "ggzy",
+        "GGZY_S3_SECURE": False,
+        "GGZY_KEY_DIR": str(inst / "keys"),
+        "GGZY_SMTP_URL": "",
+        "GGZY_MAIL_FROM": "noreply@ggzy.local",
+        "GGZY_PORT": 5000,
+        "GGZY_INSTANCE_DIR": str(inst),
+        "GGZY_LOGIN_MAX_FAILURES": 5,
+        "GGZY_LOGIN_WINDOW_SECONDS": 900,
+        "GGZY_OUTBOX_GRACE_SECONDS": 30,
+        "GGZY_SCHEDULER_LEASE_SECONDS": 30,
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "LANGUAGES": ["zh_CN", "en"],
+        "API_TITLE": "ggzy — public resource trading platform API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.1.0",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+    }
+
+
+def from_environ(environ: os._Environ | dict | None = None) -> dict:
+    """Read every ``GGZY_*`` variable, converting booleans and integers where the default is one."""
+    environ = os.environ if environ is None else environ
+    base = defaults()
+    out: dict = {}
+    for name, raw in environ.items():
+        if not name.startswith("GGZY_") or name.startswith("GGZY_TEST_"):
+            continue
+        key = _ENV_TO_KEY.get(name, name)
+        if name in _BOOL_KEYS:
+            out[key] = raw.strip().lower() in {"1", "true", "yes", "on"}
+        elif isinstance(base.get(key), int) and not isinstance(base.get(key), bool):
+            out[key] = int(raw)
+        else:
+            out[key] = raw
+    return out
+
+
+def build_config(overrides: dict | None = None) -> dict:
+    """Defaults, then the environment, then explicit overrides (tests), then derived values."""
+    cfg = defaults()
+    cfg.update(from_environ())
+    cfg.update(overrides or {})
+    cfg["DEBUG"] = False
+    cfg["TESTING"] = cfg["GGZY_ENV"] == "test"
+    if cfg["GGZY_ENV"] == "test":
+        cfg.setdefault("WTF_CSRF_ENABLED", True)
+    check_production(cfg)
+    return cfg
+
+
+def check_production(cfg: dict) -> None:
+    """``GGZY_ENV=production`` refuses demo keys, the demo clock, eager tasks and the default secret."""
+    if cfg["GGZY_ENV"] != "production":
+        return
+    problems = []
+    if cfg["SECRET_KEY"] in ("", DEFAULT_SECRET):
+        problems.append("GGZY_SECRET_KEY must be set to a private value")
+    if cfg.get("GGZY_TASKS_EAGER"):
+        problems.append("eager tasks are for unit tests only")
+    if str(cfg["GGZY_KEY_DIR"]).rstrip("/").endswith("/demo"):
+        problems.append("GGZY_KEY_DIR points at demo keys")
+    if problems:
+        raise ProductionConfigError("production configuration refused: " + "; ".join(problems))

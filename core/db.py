@@ -1,0 +1,75 @@
+"""The single SQLAlchemy handle, its declarative base and the column types every domain shares.
+
+A naming convention makes constraint names deterministic so Alembic migrations are stable, and
+``UTCDateTime`` stores every instant as UTC so SQLite and PostgreSQL agree (STYLE habit 5).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import JSON, MetaData, event, types
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base bound to the metadata with our naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+class UTCDateTime(types.TypeDecorator):
+    """An aware datetime stored as naive UTC; naive input is refused rather than guessed."""
+
+    impl = types.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: pass an aware datetime (core.clock.now())")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC)
+
+
+class JSONText(types.TypeDecorator):
+    """JSON that keeps non-ASCII readable on SQLite and uses JSONB-compatible JSON elsewhere."""
+
+    impl = JSON
+    cache_ok = True
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record):
+    """SQLite: enforce foreign keys, WAL for concurrent readers, wait instead of 'database is locked'."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=15000")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+
+def json_dumps(value) -> str:
+    """Compact JSON with Chinese text kept as is (logs and payload previews)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)

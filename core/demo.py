@@ -1,0 +1,172 @@
+"""``ggzy demo``: migrate, create keys, seed demo organisations and users through the services,
+then run web + worker + scheduler with no server to install (DESIGN §3, embedded default).
+
+Demo users' private key files go under ``instance/keys/demo/`` so a newcomer can try the bidder tool.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+DEMO_PASSWORD = "ggzy-demo-2026"
+
+#: (USCC body without the check character, name, kind, region, legal representative)
+ORGS = [
+    ("12330200MB0A1234", "宁波市公共资源交易中心", "trading_centre", "330200", "陈立新"),
+    ("11330200MB0B5678", "宁波市住房和城乡建设局", "supervisor_dept", "330200", "王建国"),
+    ("91330200MA2C3456", "浙江甬诚工程咨询有限公司", "agency", "330203", "李晓燕"),
+    ("91330200MA2D7890", "宁波市轨道交通集团有限公司", "tenderee", "330201", "赵海峰"),
+    ("91330200MA2E1122", "浙江华东建设集团有限公司", "enterprise", "330106", "周志强"),
+    ("91330200MA2F3344", "宁波宏远市政工程有限公司", "enterprise", "330203", "孙丽华"),
+    ("91330200MA2G5566", "杭州恒达建筑工程有限公司", "enterprise", "330102", "吴国平"),
+    ("91330200MA2H7788", "绍兴永安路桥建设有限公司", "enterprise", "330602", "郑海涛"),
+]
+
+#: (email, name, role, index into ORGS or None)
+USERS = [
+    ("admin@demo.ggzy", "系统管理员", "admin", 0),
+    ("supervisor@demo.ggzy", "刘监督", "supervisor", 1),
+    ("archivist@demo.ggzy", "黄档案", "archivist", 0),
+    ("pool@demo.ggzy", "何专家库", "pool_manager", 0),
+    ("agency@demo.ggzy", "李代理", "agency", 2),
+    ("tenderee@demo.ggzy", "赵业主", "agency", 3),
+    ("bidder1@demo.ggzy", "周投标", "bidder", 4),
+    ("bidder2@demo.ggzy", "孙投标", "bidder", 5),
+    ("bidder3@demo.ggzy", "吴投标", "bidder", 6),
+    ("bidder4@demo.ggzy", "郑投标", "bidder", 7),
+    ("expert@demo.ggzy", "钱专家", "expert", None),
+]
+
+
+def seed_demo() -> bool:
+    """Create the demo world once; returns False if it already exists."""
+    from core import identity
+    from core.db import db
+    from core.models import User
+
+    if db.session.scalar(select(User.id).where(User.email == USERS[0][0])):
+        return False
+    orgs = [identity.create_organisation(uscc=identity.make_uscc(body), name=name, kind=kind, region=region,
+                                         legal_rep={"name": rep}, contacts=[{"name": rep, "phone": "0574-87000000"}])
+            for body, name, kind, region, rep in ORGS]
+    for email, name, role, org_index in USERS:
+        user = identity.create_user(email=email, name=name, role=role, password=DEMO_PASSWORD,
+                                    organisation=orgs[org_index] if org_index is not None else None)
+        if role in ("bidder", "agency", "supervisor"):
+            register_demo_keys(user)
+    for module in _domain_seeders():
+        module.seed()
+    return True
+
+
+def _domain_seeders():
+    for domain in ("trading", "bidding", "experts", "archive", "monitoring"):
+        name = f"{domain}.demo"
+        if importlib.util.find_spec(name):
+            yield importlib.import_module(name)
+
+
+def register_demo_keys(user) -> None:
+    """Generate a user's (or its organisation's) key pair files and register them with proof."""
+    from flask import current_app
+
+    from core import crypto
+    from core.keys import issue_challenge, owner_ref, platform_keys, register_key
+
+    key_dir = Path(current_app.config["GGZY_KEY_DIR"]) / "demo" / user.email
+    owner = {"organisation_id": user.organisation_id} if user.role != "supervisor" else {"user_id": user.id}
+    for kind in ("sign", "encrypt"):
+        path = key_dir / f"{kind}.pem"
+        if (user.role != "supervisor" and path.exists()) or _org_has_key(owner, kind):
+            continue
+        private = crypto.generate(kind)
+        crypto.save_private(private, path)
+        challenge = issue_challenge(user)
+        pub = crypto.b64e(crypto.raw_public(private))
+        message = crypto.pop_message(challenge=challenge, kind=kind, public_key_b64=pub, owner=owner_ref(
+            organisation_id=owner.get("organisation_id"), user_id=owner.get("user_id")))
+        proof = crypto.make_proof(private, message, platform_keys().encryption_public())
+        register_key(actor=user, kind=kind, public_key_b64=pub, challenge=challenge, proof=proof, **owner)
+
+
+def _org_has_key(owner: dict, kind: str) -> bool:
+    from core.keys import valid_keys
+
+    return bool(valid_keys(kind=kind, **owner))
+
+
+def setup(app) -> None:
+    """Migrate, create platform keys, seed (idempotent)."""
+    from alembic import command
+
+    from core.cli import alembic_config
+    from core.events import commit
+    from core.keys import platform_keys
+
+    Path(app.config["GGZY_INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    with app.app_context():
+        command.upgrade(alembic_config(), "head")
+        platform_keys().init()
+        if seed_demo():
+            commit()
+            click.echo("demo data created")
+
+
+def run_demo(*, port: int, setup_only: bool = False) -> int:
+    """Run the three processes; Ctrl-C stops them all."""
+    os.environ.setdefault("GGZY_ENV", "demo")
+    from core.app import create_app
+
+    app = create_app()
+    if app.config["GGZY_ENV"] != "demo":
+        raise click.ClickException("ggzy demo runs only with GGZY_ENV=demo")
+    setup(app)
+    if setup_only:
+        return 0
+    env = {**os.environ, "GGZY_PORT": str(port)}
+    ggzy = [sys.executable, "-c", "from core.cli import main; main()"]
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "celery", "-A", "wsgi:celery", "worker", "--pool=solo",
+                          "--loglevel=WARNING"], env=env),
+        subprocess.Popen(ggzy + ["scheduler"], env=env),
+        subprocess.Popen([sys.executable, "-m", "gunicorn", "wsgi:app", "-b", f"127.0.0.1:{port}",
+                          "-k", "gthread", "-w", "1", "--threads", "8", "--log-level", "warning"], env=env),
+    ]
+    _print_logins(port)
+    return _supervise(procs)
+
+
+def _print_logins(port: int) -> None:
+    click.echo(f"\nggzy demo on http://127.0.0.1:{port}   (API: /api/openapi.json, docs: /api/docs)")
+    click.echo(f"password for every demo user: {DEMO_PASSWORD}")
+    for email, name, role, _org in USERS:
+        click.echo(f"  {role:13} {email:24} {name}")
+    click.echo("supervisor and admin: enrol a second factor at first sign-in (account page).")
+    click.echo("Ctrl-C stops web, worker and scheduler.\n")
+
+
+def _supervise(procs) -> int:
+    try:
+        while all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+        return next(p.returncode for p in procs if p.poll() is not None) or 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()

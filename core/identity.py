@@ -1,0 +1,236 @@
+"""Identity services: organisations, users, passwords, sign-in with a rate limit, API tokens, TOTP,
+password reset and grants.  Services flush, never commit (STYLE habit 3).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select
+
+from core.audit import audit
+from core.clock import now
+from core.db import db
+from core.errors import Conflict, TooManyRequests, Unauthorized, ValidationFailed
+from core.models import GRANTS, ORG_KINDS, ROLES, ApiToken, Grant, LoginAttempt, Organisation, User
+
+_hasher = PasswordHasher()
+
+USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+RULE_USCC = "GB 32100-2015 法人和其他组织统一社会信用代码编码规则"
+TOKEN_PREFIX = "ggzy_"
+RESET_MAX_AGE = 3600
+
+
+def uscc_check_char(first17: str) -> str:
+    """The 18th character of a USCC: 31 − (Σ value·weight mod 31), mod 31 (GB 32100-2015 §5)."""
+    total = sum(USCC_CHARS.index(c) * w for c, w in zip(first17, USCC_WEIGHTS, strict=True))
+    return USCC_CHARS[(31 - total % 31) % 31]
+
+
+def validate_uscc(uscc: str) -> str:
+    """Return the normalised USCC or raise ``ValidationFailed`` naming the standard."""
+    code = (uscc or "").strip().upper()
+    if len(code) != 18:
+        raise ValidationFailed("a USCC has 18 characters", code="invalid_uscc", rule=RULE_USCC)
+    bad = sorted({c for c in code if c not in USCC_CHARS})
+    if bad:
+        raise ValidationFailed(f"characters not allowed in a USCC: {''.join(bad)} (I, O, S, V, Z never occur)",
+                               code="invalid_uscc", rule=RULE_USCC)
+    if not code[2:8].isdigit():
+        raise ValidationFailed("characters 3-8 of a USCC are the region code (digits)",
+                               code="invalid_uscc", rule=RULE_USCC)
+    if uscc_check_char(code[:17]) != code[17]:
+        raise ValidationFailed("the USCC check character does not match", code="invalid_uscc", rule=RULE_USCC)
+    return code
+
+
+def make_uscc(body17: str) -> str:
+    """Complete 17 characters with their check character (demo data and tests)."""
+    return body17 + uscc_check_char(body17)
+
+
+def hash_id_number(id_number: str) -> str:
+    """Personal id numbers are kept only as a salted hash: enough to match, not to disclose."""
+    salt = current_app.config["SECRET_KEY"].encode()
+    return hashlib.sha256(salt + id_number.strip().upper().encode()).hexdigest()
+
+
+def create_organisation(*, uscc: str, name: str, kind: str = "enterprise", region: str = "",
+                        legal_rep: dict | None = None, shareholders: list | None = None,
+                        contacts: list | None = None, affiliated_with_operator: bool = False) -> Organisation:
+    """Register an organisation; the USCC must be valid and unique."""
+    code = validate_uscc(uscc)
+    if kind not in ORG_KINDS:
+        raise ValidationFailed(f"unknown organisation kind {kind!r}", code="invalid_kind")
+    if db.session.scalar(select(Organisation.id).where(Organisation.uscc == code)):
+        raise Conflict(f"an organisation with USCC {code} is already registered", code="duplicate_uscc")
+    org = Organisation(uscc=code, name=name.strip(), kind=kind, region=region, legal_rep=legal_rep or {},
+                       shareholders=shareholders or [], contacts=contacts or [],
+                       affiliated_with_operator=affiliated_with_operator)
+    db.session.add(org)
+    db.session.flush()
+    audit("organisation.created", object_type="organisation", object_id=org.id, uscc=code)
+    return org
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < 10:
+        raise ValidationFailed("a password needs at least 10 characters", code="weak_password")
+
+
+def create_user(*, email: str, name: str, role: str, password: str,
+                organisation: Organisation | None = None) -> User:
+    """Create a user with an argon2 password hash and one global role."""
+    if role not in ROLES:
+        raise ValidationFailed(f"unknown role {role!r}; roles are {', '.join(ROLES)}", code="invalid_role")
+    if role in ("bidder", "agency") and organisation is None:
+        raise ValidationFailed(f"a {role} belongs to an organisation", code="organisation_required")
+    check_password_strength(password)
+    email = email.strip().lower()
+    if db.session.scalar(select(User.id).where(User.email == email)):
+        raise Conflict("this e-mail address is already registered", code="duplicate_email")
+    user = User(email=email, name=name, role=role, organisation=organisation,
+                password_hash=_hasher.hash(password))
+    db.session.add(user)
+    db.session.flush()
+    audit("user.created", object_type="user", object_id=user.id, role=role)
+    return user
+
+
+def grant(*, user: User, grant_name: str, scope_id: int, scope_type: str = "lot") -> Grant:
+    """Give a user a duty on one lot (idempotent)."""
+    if grant_name not in GRANTS:
+        raise ValidationFailed(f"unknown grant {grant_name!r}", code="invalid_grant")
+    if user.has_grant(grant_name, scope_type, scope_id):
+        return next(g for g in user.grants if g.grant == grant_name and g.scope_id == scope_id)
+    row = Grant(user=user, grant=grant_name, scope_type=scope_type, scope_id=scope_id)
+    db.session.add(row)
+    db.session.flush()
+    audit("grant.added", object_type="user", object_id=user.id, grant=grant_name, scope_id=scope_id)
+    return row
+
+
+def _recent_failures(column, value) -> int:
+    window = dt.timedelta(seconds=current_app.config["GGZY_LOGIN_WINDOW_SECONDS"])
+    return db.session.scalar(select(func.count()).select_from(LoginAttempt)
+                             .where(column == value, LoginAttempt.at > now() - window)) or 0
+
+
+def authenticate(*, email: str, password: str, ip: str, totp_code: str | None = None) -> User:
+    """Check a password (and TOTP where required) under the login rate limit.
+
+    :raises TooManyRequests: too many failures for this account or address in the window
+    :raises Unauthorized: wrong credentials (the same message whether the account exists or not)
+    """
+    email = (email or "").strip().lower()
+    limit = current_app.config["GGZY_LOGIN_MAX_FAILURES"]
+    if _recent_failures(LoginAttempt.email, email) >= limit or _recent_failures(LoginAttempt.ip, ip) >= 4 * limit:
+        raise TooManyRequests("too many failed sign-ins; wait 15 minutes", code="login_rate_limited")
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None or not user.active or not _verify(user, password):
+        db.session.add(LoginAttempt(email=email, ip=ip))
+        db.session.flush()
+        raise Unauthorized("e-mail or password is wrong", code="bad_credentials")
+    if user.needs_totp and user.totp_confirmed and not verify_totp(user, totp_code):
+        db.session.add(LoginAttempt(email=email, ip=ip))
+        db.session.flush()
+        raise Unauthorized("a valid one-time code is required", code="totp_required")
+    audit("user.login", object_type="user", object_id=user.id, actor=user)
+    return user
+
+
+def _verify(user: User, password: str) -> bool:
+    try:
+        _hasher.verify(user.password_hash, password or "")
+    except (VerifyMismatchError, InvalidHashError):
+        return False
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return True
+
+
+def set_password(user: User, password: str) -> None:
+    check_password_strength(password)
+    user.password_hash = _hasher.hash(password)
+    audit("user.password_changed", object_type="user", object_id=user.id)
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+def issue_token(*, user: User, name: str, days: int | None = 365) -> tuple[ApiToken, str]:
+    """Create a token; the clear value is returned once and never stored."""
+    clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(user=user, name=name, token_sha256=hashlib.sha256(clear.encode()).hexdigest(),
+                   prefix=clear[:12], expires_at=now() + dt.timedelta(days=days) if days else None)
+    db.session.add(row)
+    db.session.flush()
+    audit("token.issued", object_type="api_token", object_id=row.id, actor=user)
+    return row, clear
+
+
+def user_for_token(clear: str) -> User | None:
+    """Resolve a bearer token to an active user, or None if unknown, revoked or expired."""
+    row = db.session.scalar(select(ApiToken).where(
+        ApiToken.token_sha256 == hashlib.sha256(clear.encode()).hexdigest()))
+    if row is None or row.revoked_at or (row.expires_at and row.expires_at < now()) or not row.user.active:
+        return None
+    row.last_used_at = now()
+    return row.user
+
+
+def revoke_token(*, token: ApiToken) -> None:
+    token.revoked_at = token.revoked_at or now()
+    audit("token.revoked", object_type="api_token", object_id=token.id)
+
+
+# --- TOTP -----------------------------------------------------------------------------------
+
+def start_totp(user: User) -> str:
+    """Begin enrolment: a fresh secret, confirmed only after one good code."""
+    user.totp_secret = pyotp.random_base32()
+    user.totp_confirmed = False
+    return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.email, issuer_name="ggzy")
+
+
+def confirm_totp(user: User, code: str) -> None:
+    if not user.totp_secret or not pyotp.TOTP(user.totp_secret).verify(code or "", valid_window=1):
+        raise ValidationFailed("the one-time code is not valid", code="totp_invalid")
+    user.totp_confirmed = True
+    audit("user.totp_enrolled", object_type="user", object_id=user.id)
+
+
+def verify_totp(user: User, code: str | None) -> bool:
+    return bool(user.totp_secret and code and pyotp.TOTP(user.totp_secret).verify(code, valid_window=1))
+
+
+# --- password reset ---------------------------------------------------------------------------
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="ggzy-password-reset")
+
+
+def reset_token(user: User) -> str:
+    """A signed token bound to the current password hash, so it works once and expires in an hour."""
+    return _reset_serializer().dumps({"u": user.id, "h": user.password_hash[-16:]})
+
+
+def reset_password(*, token: str, password: str) -> User:
+    try:
+        data = _reset_serializer().loads(token, max_age=RESET_MAX_AGE)
+    except SignatureExpired:
+        raise ValidationFailed("the reset link has expired", code="reset_expired") from None
+    except BadSignature:
+        raise ValidationFailed("the reset link is not valid", code="reset_invalid") from None
+    user = db.session.get(User, data["u"])
+    if user is None or user.password_hash[-16:] != data["h"]:
+        raise ValidationFailed("the reset link was already used", code="reset_invalid")
+    set_password(user, password)
+    return user

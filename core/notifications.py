@@ -1,0 +1,103 @@
+"""Notifications every domain uses: an in-app inbox row, then e-mail (SMTP) or the console.
+
+``notify`` writes the inbox row in the caller's transaction and records
+``core.notification_created``; the subscribed handler sends the e-mail once (``emailed_at`` guard),
+so a failed mail server delays mail but never loses the message.  Other channels (SMS/voice for
+experts) implement :class:`Channel` and register in :data:`CHANNELS`.
+"""
+from __future__ import annotations
+
+import logging
+import smtplib
+from email.message import EmailMessage
+from urllib.parse import unquote, urlparse
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from core import events
+from core.clock import now
+from core.db import db
+from core.models import Notification, User
+
+logger = logging.getLogger(__name__)
+
+
+class Channel:
+    """A delivery channel: ``send(user, notification)``; raise to have the delivery retried."""
+
+    name = "base"
+
+    def send(self, user: User, note: Notification) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class ConsoleChannel(Channel):
+    """The demo's channel: the message goes to the log, readable in the terminal."""
+
+    name = "console"
+
+    def send(self, user: User, note: Notification) -> None:
+        logger.info("notification to %s <%s>: %s — %s", user.name, user.email, note.subject, note.body)
+
+
+class SmtpChannel(Channel):
+    """E-mail over SMTP from ``GGZY_SMTP_URL`` (smtp://user:pass@host:port, smtps:// for TLS)."""
+
+    name = "email"
+
+    def send(self, user: User, note: Notification) -> None:
+        url = urlparse(current_app.config["GGZY_SMTP_URL"])
+        msg = EmailMessage()
+        msg["From"] = current_app.config["GGZY_MAIL_FROM"]
+        msg["To"] = user.email
+        msg["Subject"] = note.subject
+        msg.set_content(note.body + (f"\n\n{note.link}" if note.link else ""))
+        cls = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
+        with cls(url.hostname, url.port or (465 if url.scheme == "smtps" else 25), timeout=10) as smtp:
+            if url.username:
+                smtp.login(unquote(url.username), unquote(url.password or ""))
+            smtp.send_message(msg)
+
+
+def mail_channel() -> Channel:
+    return SmtpChannel() if current_app.config.get("GGZY_SMTP_URL") else ConsoleChannel()
+
+
+def notify(*, user: User, subject: str, body: str = "", link: str = "", source_event: str = "") -> Notification:
+    """Put a message in the user's inbox and schedule its e-mail (same transaction as the caller)."""
+    note = Notification(user_id=user.id, subject=subject[:200], body=body, link=link, source_event=source_event)
+    db.session.add(note)
+    db.session.flush()
+    events.record("core.notification_created", {"notification_id": note.id, "user_id": user.id})
+    return note
+
+
+def inbox(user: User, *, unread_only: bool = False, limit: int = 50) -> list[Notification]:
+    q = select(Notification).where(Notification.user_id == user.id)
+    if unread_only:
+        q = q.where(Notification.read_at.is_(None))
+    return list(db.session.scalars(q.order_by(Notification.id.desc()).limit(limit)))
+
+
+def unread_count(user: User) -> int:
+    return db.session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+
+
+def mark_read(note: Notification) -> None:
+    note.read_at = note.read_at or now()
+
+
+@events.subscriber("core.notification_created", name="notifications.send_email")
+def send_email(event) -> None:
+    """Deliver once: a second run finds ``emailed_at`` set and does nothing."""
+    note = db.session.get(Notification, event.payload["notification_id"])
+    if note is None or note.emailed_at is not None:
+        return
+    user = db.session.get(User, note.user_id)
+    mail_channel().send(user, note)
+    note.emailed_at = now()
+
+
+Notification.owner_user_id = property(lambda self: self.user_id)

@@ -1,0 +1,183 @@
+"""Marshmallow 4 schemas of the foundation's API, and shared field types."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from core.models import GRANTS, ORG_KINDS, ROLES
+
+
+class Money(fields.Decimal):
+    """Money travels as a decimal string (never a float) and is documented as one."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("places", 2)
+        kwargs.setdefault("metadata", {"type": "string", "format": "decimal"})
+        super().__init__(as_string=True, **kwargs)
+
+
+class ErrorSchema(Schema):
+    error = fields.String(required=True)
+    detail = fields.String()
+    rule = fields.String()
+
+
+class TokenCreateSchema(Schema):
+    email = fields.Email(required=True)
+    password = fields.String(required=True, load_only=True, validate=validate.Length(max=200))
+    totp = fields.String(load_default=None, validate=validate.Length(max=10))
+    name = fields.String(load_default="api", validate=validate.Length(min=1, max=100))
+
+
+class TokenSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    prefix = fields.String()
+    created_at = fields.DateTime()
+    expires_at = fields.DateTime(allow_none=True)
+    last_used_at = fields.DateTime(allow_none=True)
+    revoked_at = fields.DateTime(allow_none=True)
+
+
+class IssuedTokenSchema(TokenSchema):
+    token = fields.String(metadata={"description": "shown once; store it safely"})
+
+
+class PersonSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    id_number = fields.String(load_only=True, validate=validate.Length(max=30))
+    share = fields.String(validate=validate.Regexp(r"^\d{1,3}(\.\d{1,4})?$"))
+    uscc = fields.String(validate=validate.Length(equal=18))
+
+
+class ContactSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    phone = fields.String(validate=validate.Length(max=30))
+    email = fields.Email()
+
+
+class OrganisationCreateSchema(Schema):
+    uscc = fields.String(required=True, validate=validate.Length(equal=18))
+    name = fields.String(required=True, validate=validate.Length(min=2, max=200))
+    kind = fields.String(load_default="enterprise", validate=validate.OneOf(ORG_KINDS))
+    region = fields.String(load_default="", validate=validate.Regexp(r"^(\d{6})?$"))
+    legal_rep = fields.Nested(PersonSchema, load_default=None)
+    shareholders = fields.List(fields.Nested(PersonSchema), load_default=list)
+    contacts = fields.List(fields.Nested(ContactSchema), load_default=list)
+
+
+class OrganisationSchema(Schema):
+    id = fields.Integer()
+    uscc = fields.String()
+    name = fields.String()
+    kind = fields.String()
+    region = fields.String()
+    legal_rep = fields.Dict()
+    shareholders = fields.List(fields.Dict())
+    contacts = fields.List(fields.Dict())
+
+
+class UserCreateSchema(Schema):
+    email = fields.Email(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=200))
+    organisation_id = fields.Integer(load_default=None)
+
+
+class UserSchema(Schema):
+    id = fields.Integer()
+    email = fields.String()
+    name = fields.String()
+    role = fields.String()
+    organisation_id = fields.Integer(allow_none=True)
+    totp_confirmed = fields.Boolean()
+
+
+class GrantCreateSchema(Schema):
+    grant = fields.String(required=True, validate=validate.OneOf(GRANTS))
+    scope_id = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
+class GrantSchema(Schema):
+    id = fields.Integer()
+    user_id = fields.Integer()
+    grant = fields.String()
+    scope_type = fields.String()
+    scope_id = fields.Integer()
+
+
+class MeSchema(UserSchema):
+    organisation = fields.Nested(OrganisationSchema, allow_none=True)
+    grants = fields.List(fields.Nested(GrantSchema))
+
+
+class ChallengeSchema(Schema):
+    challenge = fields.String()
+    platform_encryption_key = fields.String(metadata={"description": "X25519, for encrypt-key proofs"})
+
+
+class KeyQuerySchema(Schema):
+    organisation_id = fields.Integer(load_default=None)
+    user_id = fields.Integer(load_default=None)
+
+
+class KeyRegisterSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(["sign", "encrypt"]))
+    public_key = fields.String(required=True, validate=validate.Length(min=40, max=64))
+    challenge = fields.String(required=True, validate=validate.Length(max=400))
+    proof = fields.String(required=True, validate=validate.Length(max=200))
+    owner = fields.String(load_default="organisation", validate=validate.OneOf(["organisation", "user"]))
+    valid_days = fields.Integer(load_default=730, validate=validate.Range(min=1, max=1830))
+
+
+class KeyRevokeSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=200))
+
+
+class PublicKeySchema(Schema):
+    id = fields.Integer()
+    kid = fields.String()
+    kind = fields.String()
+    algorithm = fields.String()
+    public_key = fields.String()
+    organisation_id = fields.Integer(allow_none=True)
+    user_id = fields.Integer(allow_none=True)
+    valid_from = fields.DateTime()
+    valid_until = fields.DateTime()
+    revoked_at = fields.DateTime(allow_none=True)
+    revocation_reason = fields.String()
+
+
+class NotificationSchema(Schema):
+    id = fields.Integer()
+    subject = fields.String()
+    body = fields.String()
+    link = fields.String()
+    created_at = fields.DateTime()
+    read_at = fields.DateTime(allow_none=True)
+
+
+class AuditQuerySchema(Schema):
+    object_type = fields.String(load_default=None, validate=validate.Length(max=40))
+    object_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class AuditSchema(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    actor_id = fields.Integer(allow_none=True)
+    actor_role = fields.String()
+    ip = fields.String()
+    action = fields.String()
+    object_type = fields.String()
+    object_id = fields.String()
+    detail = fields.Dict()
+
+
+class ClockAdvanceSchema(Schema):
+    hours = fields.Float(required=True, validate=validate.Range(min=0, max=24 * 60))
+
+
+class ClockSchema(Schema):
+    now = fields.DateTime()

@@ -1,0 +1,72 @@
+"""Celery wiring (tasks run inside the app context) and the foundation's own tasks.
+
+Tasks take ids and primitives (STYLE habit 4), acknowledge late, and are safe to run twice.
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+from celery import Celery, Task, shared_task
+from flask import Flask, current_app
+
+logger = logging.getLogger(__name__)
+
+#: modules whose tasks and event subscribers the worker loads
+TASK_MODULES = ["core.tasks", "core.notifications", "trading.tasks", "bidding.tasks", "experts.tasks",
+                "archive.tasks", "monitoring.tasks"]
+
+
+def task_modules() -> list[str]:
+    """Existing task modules plus any named in GGZY_EXTRA_TASK_MODULES (test support)."""
+    import importlib.util
+
+    extra = [m for m in os.environ.get("GGZY_EXTRA_TASK_MODULES", "").split(",") if m]
+    return [m for m in TASK_MODULES + extra if importlib.util.find_spec(m) is not None]
+
+
+def init_celery(app: Flask) -> Celery:
+    """Bind a Celery app to the Flask app (flask docs' FlaskTask pattern)."""
+
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery = Celery(app.import_name, task_cls=FlaskTask)
+    cfg = app.config
+    celery.conf.update(
+        broker_url=cfg["GGZY_BROKER_URL"],
+        result_backend=cfg.get("GGZY_RESULT_BACKEND"),
+        task_ignore_result=True,
+        task_always_eager=bool(cfg.get("GGZY_TASKS_EAGER")),
+        task_eager_propagates=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": 3600},
+        worker_hijack_root_logger=False,
+        include=task_modules(),
+    )
+    celery.set_default()
+    app.extensions["celery"] = celery
+    for module in task_modules():
+        __import__(module)
+    return celery
+
+
+@shared_task(name="core.handle_event", acks_late=True, max_retries=None)
+def handle_event(event_pk: int, handler: str) -> str:
+    """Run one subscribed handler for one outbox event (idempotent on the event id)."""
+    from core.events import run_handler
+
+    return run_handler(event_pk, handler)
+
+
+@shared_task(name="core.sweep_outbox")
+def sweep_outbox() -> int:
+    """Re-dispatch events that no handler acknowledged within the grace period."""
+    from core.events import sweep
+
+    return sweep(grace_seconds=current_app.config["GGZY_OUTBOX_GRACE_SECONDS"])

@@ -1,0 +1,35 @@
+"""Alembic environment: the app's own metadata and database URL (STYLE habit 9)."""
+from alembic import context
+from flask import current_app, has_app_context
+
+from core.db import db
+
+
+def _app():
+    if has_app_context():
+        return current_app._get_current_object(), None
+    from core.app import create_app
+
+    app = create_app()
+    ctx = app.app_context()
+    ctx.push()
+    return app, ctx
+
+
+def run_migrations_online() -> None:
+    app, ctx = _app()
+    import core.app  # noqa: F401  (models of every domain are imported by create_app)
+
+    engine = db.engine
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=db.metadata,
+                          render_as_batch=connection.dialect.name == "sqlite", compare_type=True,
+                          version_table="core_alembic_version")
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()
+    if ctx is not None:
+        ctx.pop()
+
+
+run_migrations_online()
