@@ -40,7 +40,8 @@ class Tokens(MethodView):
                                      ip=request.remote_addr or "", totp_code=data["totp"])
         row, clear = identity.issue_token(user=user, name=data["name"])
         commit()
-        return {**s.TokenSchema().dump(row), "token": clear}
+        row.token = clear  # shown once, never stored
+        return row
 
 
 @blp.route("/me")

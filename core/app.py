@@ -28,6 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     configure_logging()
     db.init_app(app)
+    _import_models()
     _init_storage(app)
     _init_auth(app)
     _init_i18n(app)
@@ -42,6 +43,14 @@ def create_app(config: dict | None = None) -> Flask:
     init_celery(app)
     app.teardown_request(_dispatch_leftovers)
     return app
+
+
+def _import_models() -> None:
+    """Every table must be in the metadata before create_all or Alembic looks at it."""
+    for module in ("core.models", "core.clock", "core.events", "core.keys", "core.scheduler"):
+        importlib.import_module(module)
+    for domain in DOMAINS[1:]:
+        _domain_module(domain, "models")
 
 
 def _init_storage(app: Flask) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, g, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 from sqlalchemy import select
@@ -22,7 +23,7 @@ bp = Blueprint("core_pages", __name__, template_folder="templates", static_folde
 def _layout_context():
     user = g.get("user")
     return {"current": user, "unread": notifications.unread_count(user) if user else 0,
-            "env": current_app.config["GGZY_ENV"]}
+            "env": current_app.config["GGZY_ENV"], "locale": str(get_locale())}
 
 
 @bp.get("/")
