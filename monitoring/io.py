@@ -1,0 +1,298 @@
+"""Readers for the two scan input formats (DESIGN §7): ``bids-csv`` and OCDS compiled releases.
+
+Parsing is tolerant on purpose: real exports carry odd values, and one bad optional cell
+must never cost a supervisor the whole scan.  Bad optional values become warnings; a row
+whose required values cannot be read is skipped with a warning; only an unreadable file or
+a missing required column is an error (:class:`InputError`).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+from monitoring.table import IDENTITY_COLUMNS, BidTable, from_columns
+
+logger = logging.getLogger(__name__)
+
+REQUIRED = ("tender_id", "bidder_id", "amount", "winner")
+NUMERIC_OPTIONAL = ("estimate", "label")
+_TRUE = {"1", "true", "t", "yes", "y", "1.0"}
+_FALSE = {"0", "false", "f", "no", "n", "0.0", ""}
+_MAX_EXAMPLES = 3
+
+
+class InputError(ValueError):
+    """The input cannot be used at all (missing file, missing required column, not JSON)."""
+
+
+class WarningLog:
+    """Counts bad values per column and keeps a few examples, so warnings stay readable."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.examples: dict[str, list[str]] = {}
+
+    def add(self, column: str, where: str, value: object) -> None:
+        self.counts[column] += 1
+        ex = self.examples.setdefault(column, [])
+        if len(ex) < _MAX_EXAMPLES:
+            ex.append(f"{where}: {value!r}")
+
+    def messages(self) -> list[str]:
+        return [f"{col}: {n} bad value(s) ignored (e.g. {'; '.join(self.examples[col])})"
+                for col, n in sorted(self.counts.items())]
+
+
+def parse_bool(value: str) -> bool | None:
+    """1/0/true/false (any case); None when unreadable."""
+    v = value.strip().lower()
+    if v in _TRUE:
+        return True
+    if v in _FALSE:
+        return False
+    return None
+
+
+def parse_float(value: str) -> float | None:
+    """A finite float or None (empty, NaN, text)."""
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def parse_date(value: str) -> float | None:
+    """Epoch seconds from ISO 8601, ``YYYY``, ``YYYYMMDD`` or epoch seconds; None if unreadable."""
+    v = value.strip()
+    if not v:
+        return None
+    try:
+        if v.isdigit() and len(v) == 4:
+            return datetime(int(v), 1, 1, tzinfo=timezone.utc).timestamp()
+        if v.isdigit() and len(v) == 8:
+            return datetime(int(v[:4]), int(v[4:6]), int(v[6:]), tzinfo=timezone.utc).timestamp()
+        f = parse_float(v)
+        if f is not None and "-" not in v[1:]:
+            return f
+        dt = datetime.fromisoformat(v.replace("Z", "+00:00"))
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+        return dt.timestamp()
+    except (ValueError, OverflowError):
+        return None
+
+
+def _cached(fn: Callable[[str], float | None]) -> Callable[[str], float | None]:
+    """Dates and estimates repeat within a tender; parse each distinct string once."""
+    cache: dict[str, float | None] = {}
+
+    def wrapper(value: str) -> float | None:
+        if value not in cache:
+            cache[value] = fn(value)
+        return cache[value]
+
+    return wrapper
+
+
+def _open_text(path: Path):
+    try:
+        return open(path, encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise InputError(f"cannot open {path}: {exc.strerror or exc}") from exc
+
+
+def read_bids_csv(path: str | Path, progress: Callable[[int], None] | None = None) -> BidTable:
+    """Read a bids-csv file (DESIGN §7).
+
+    :raises InputError: file missing/unreadable, or a required column absent.
+    """
+    path = Path(path)
+    with _open_text(path) as fh:
+        try:
+            reader = csv.reader(fh)
+            header = [h.strip().lower() for h in next(reader, [])]
+            return _rows_to_table(header, reader, path, progress)
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}: not a readable UTF-8 CSV file ({exc})") from exc
+
+
+def _rows_to_table(header: list[str], reader: Iterable[list[str]], path: Path,
+                   progress: Callable[[int], None] | None) -> BidTable:
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise InputError(f"{path}: missing required column(s): {', '.join(missing)}")
+    pos = {c: header.index(c) for c in header if c in set(REQUIRED) | {"date"}
+           | set(NUMERIC_OPTIONAL) | set(IDENTITY_COLUMNS)}
+    optional = [c for c in pos if c not in REQUIRED]
+    cols: dict[str, list] = {c: [] for c in list(REQUIRED) + optional}
+    log = WarningLog()
+    parsers = {"date": _cached(parse_date), "estimate": _cached(parse_float), "label": parse_float}
+    it, ia, iw, ib = pos["tender_id"], pos["amount"], pos["winner"], pos["bidder_id"]
+    width = max(pos.values()) + 1
+    for lineno, row in enumerate(reader, start=2):
+        if progress is not None and lineno % 50_000 == 0:
+            progress(50_000)
+        if len(row) < width:
+            row = row + [""] * (width - len(row))
+        amount = parse_float(row[ia])
+        win = parse_bool(row[iw])
+        tid, bid = row[it].strip(), row[ib].strip()
+        if amount is None or win is None or not tid or not bid:
+            log.add("row", f"line {lineno}", ",".join(row[:width])[:80])
+            continue
+        cols["tender_id"].append(tid)
+        cols["bidder_id"].append(bid)
+        cols["amount"].append(amount)
+        cols["winner"].append(win)
+        for c in optional:
+            raw = row[pos[c]]
+            if c in parsers:
+                val = parsers[c](raw)
+                if val is None and raw.strip():
+                    log.add(c, f"line {lineno}", raw)
+                cols[c].append(val)
+            else:
+                cols[c].append(raw.strip())
+    return _finish(cols, log, path)
+
+
+def _finish(cols: dict[str, list], log: WarningLog, path: Path | str) -> BidTable:
+    warnings = log.messages()
+    for w in warnings:
+        logger.warning("%s: %s", path, w)
+    if not cols["amount"]:
+        raise InputError(f"{path}: no usable bid rows")
+    return from_columns(cols, warnings)
+
+
+# ----------------------------------------------------------------------------- OCDS
+def iter_jsonl(path: Path) -> Iterator[tuple[int, str]]:
+    """Non-empty lines with their numbers (a whole-file JSON package is one 'line')."""
+    with _open_text(path) as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if line.strip():
+                yield lineno, line
+
+
+def _winners(release: dict) -> set[str]:
+    """Supplier ids of active awards (the OCDS notion of the winner)."""
+    out: set[str] = set()
+    for award in release.get("awards") or ():
+        if isinstance(award, dict) and award.get("status") in ("active", None):
+            for s in award.get("suppliers") or ():
+                if isinstance(s, dict) and s.get("id") is not None:
+                    out.add(str(s["id"]))
+    return out
+
+
+def _contacts(release: dict) -> dict[str, dict]:
+    """Party id -> contactPoint: the telephone/email a bidder declared (Art.40(2) signal)."""
+    out = {}
+    for p in release.get("parties") or ():
+        if isinstance(p, dict) and isinstance(p.get("contactPoint"), dict):
+            out[str(p.get("id"))] = p["contactPoint"]
+    return out
+
+
+def _release_date(release: dict) -> float | None:
+    tender = release.get("tender") or {}
+    period = tender.get("tenderPeriod") or {}
+    for raw in (period.get("endDate"), release.get("date")):
+        if isinstance(raw, str):
+            d = parse_date(raw)
+            if d is not None:
+                return d
+    return None
+
+
+def _release_rows(release: dict, cols: dict[str, list], log: WarningLog, where: str) -> None:
+    ocid = release.get("ocid")
+    if not isinstance(ocid, str):
+        log.add("ocid", where, ocid)
+        return
+    details = ((release.get("bids") or {}).get("details")) or []
+    winners, contacts = _winners(release), _contacts(release)
+    tender = release.get("tender") or {}
+    est = parse_float(str(((tender.get("value") or {}).get("amount"))))
+    date = _release_date(release)
+    for bid in details:
+        if not isinstance(bid, dict) or bid.get("status") in ("withdrawn", "invited"):
+            continue
+        tenderers = bid.get("tenderers") or []
+        amount = parse_float(str((bid.get("value") or {}).get("amount")))
+        if not tenderers or not isinstance(tenderers[0], dict) or amount is None:
+            log.add("bid", where, bid.get("id"))
+            continue
+        tid = str(tenderers[0].get("id") or tenderers[0].get("name") or "")
+        if not tid:
+            log.add("bid", where, bid.get("id"))
+            continue
+        cp = contacts.get(tid, {})
+        cols["tender_id"].append(ocid)
+        cols["bidder_id"].append(tid)
+        cols["amount"].append(amount)
+        cols["winner"].append(tid in winners)
+        cols["date"].append(date)
+        cols["estimate"].append(est)
+        cols["phone"].append(str(cp.get("telephone") or ""))
+        cols["email"].append(str(cp.get("email") or "").lower())
+
+
+def read_ocds(path: str | Path, progress: Callable[[int], None] | None = None) -> BidTable:
+    """Read OCDS compiled releases, one per line (also accepts a release package file).
+
+    :raises InputError: file missing or no line is JSON.
+    """
+    path = Path(path)
+    cols: dict[str, list] = {c: [] for c in (*REQUIRED, "date", "estimate", "phone", "email")}
+    log = WarningLog()
+    loads = json.loads
+    parsed = 0
+    for lineno, line in iter_jsonl(path):
+        if progress is not None and lineno % 10_000 == 0:
+            progress(10_000)
+        try:
+            doc = loads(line)
+        except ValueError:
+            log.add("json", f"line {lineno}", line[:40])
+            continue
+        parsed += 1
+        releases = doc.get("releases") if isinstance(doc, dict) and "releases" in doc else [doc]
+        for rel in releases or ():
+            if isinstance(rel, dict):
+                _release_rows(rel, cols, log, f"line {lineno}")
+    if not parsed:
+        _read_whole_package(path, cols, log)
+    return _finish(cols, log, path)
+
+
+def _read_whole_package(path: Path, cols: dict[str, list], log: WarningLog) -> None:
+    """Fallback for a pretty-printed release package (not JSON lines)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (ValueError, OSError) as exc:
+        raise InputError(f"{path}: neither JSON lines nor a JSON release package") from exc
+    releases = doc.get("releases", [doc]) if isinstance(doc, dict) else []
+    log.counts.pop("json", None)
+    log.examples.pop("json", None)
+    for rel in releases:
+        if isinstance(rel, dict):
+            _release_rows(rel, cols, log, str(path))
+
+
+def read_input(path: str | Path, fmt: str,
+               progress: Callable[[int], None] | None = None) -> BidTable:
+    """Dispatch on ``fmt`` (``bids-csv`` or ``ocds``)."""
+    if fmt == "bids-csv":
+        return read_bids_csv(path, progress)
+    if fmt == "ocds":
+        return read_ocds(path, progress)
+    raise InputError(f"unknown format {fmt!r}")

@@ -1,0 +1,138 @@
+"""Columnar bid table shared by every monitoring algorithm.
+
+Bids are held as parallel numpy arrays sorted by tender (then amount), with string
+columns factorised into integer codes.  Vectorised screens and rules need contiguous
+tender blocks and integer keys; the original strings are kept once per distinct value.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+#: identity columns of the bids-csv format, in the order the rules use them
+IDENTITY_COLUMNS = (
+    "ip", "device", "legal_rep", "phone", "email", "bond_account", "project_manager",
+    "doc_hash", "author",
+)
+
+
+class Factorizer:
+    """Map strings to dense integer codes (first seen = 0), keeping the strings once."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.values: list[str] = []
+
+    def code(self, value: str) -> int:
+        """Return the code of ``value``, registering it when new."""
+        idx = self.index.get(value)
+        if idx is None:
+            idx = len(self.values)
+            self.index[value] = idx
+            self.values.append(value)
+        return idx
+
+
+@dataclass
+class BidTable:
+    """One row a bid.  ``attrs`` maps identity column -> int codes (-1 = missing)."""
+
+    tender: np.ndarray
+    bidder: np.ndarray
+    amount: np.ndarray
+    winner: np.ndarray
+    tender_ids: list[str]
+    bidder_ids: list[str]
+    date: np.ndarray | None = None
+    estimate: np.ndarray | None = None
+    label: np.ndarray | None = None
+    attrs: dict[str, np.ndarray] = field(default_factory=dict)
+    attr_values: dict[str, list[str]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    sorted_: bool = False
+    _blocks: tuple | None = field(default=None, repr=False)
+    _row_block: np.ndarray | None = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return int(self.amount.shape[0])
+
+    @property
+    def n_tenders(self) -> int:
+        return len(self.tender_ids)
+
+    @property
+    def n_bidders(self) -> int:
+        return len(self.bidder_ids)
+
+    def take(self, idx: np.ndarray) -> BidTable:
+        """Rows ``idx`` with the same code books (codes stay valid)."""
+        opt = {k: (None if v is None else v[idx]) for k, v in
+               (("date", self.date), ("estimate", self.estimate), ("label", self.label))}
+        return BidTable(
+            tender=self.tender[idx], bidder=self.bidder[idx], amount=self.amount[idx],
+            winner=self.winner[idx], tender_ids=self.tender_ids, bidder_ids=self.bidder_ids,
+            attrs={k: v[idx] for k, v in self.attrs.items()}, attr_values=self.attr_values,
+            warnings=list(self.warnings), **opt,
+        )
+
+    def sort(self) -> BidTable:
+        """Sort rows by (tender, amount) so each tender is one contiguous, ordered block."""
+        if self.sorted_:
+            return self
+        order = np.lexsort((self.amount, self.tender))
+        out = self.take(order)
+        out.sorted_ = True
+        return out
+
+    def blocks(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(tender codes present, start offsets, counts) of the sorted table."""
+        assert self.sorted_, "call sort() first"
+        if self._blocks is None:
+            self._blocks = self._compute_blocks()
+        return self._blocks
+
+    def _compute_blocks(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if len(self) == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty
+        change = np.flatnonzero(np.diff(self.tender)) + 1
+        starts = np.concatenate(([0], change)).astype(np.int64)
+        counts = np.diff(np.concatenate((starts, [len(self)]))).astype(np.int64)
+        return self.tender[starts].astype(np.int64), starts, counts
+
+    def tender_of_rows(self) -> np.ndarray:
+        """Block index (0..n_blocks-1) of each sorted row."""
+        if self._row_block is None:
+            _, starts, counts = self.blocks()
+            self._row_block = np.repeat(np.arange(len(starts), dtype=np.int64), counts)
+        return self._row_block
+
+
+def from_columns(rows: dict[str, list], warnings: list[str] | None = None) -> BidTable:
+    """Build a table from python lists (``tender_id``, ``bidder_id``, ``amount``, ``winner``,
+    optional numeric ``date``/``estimate``/``label`` and identity columns)."""
+    tf, bf = Factorizer(), Factorizer()
+    tender = np.fromiter((tf.code(str(t)) for t in rows["tender_id"]), dtype=np.int64)
+    bidder = np.fromiter((bf.code(str(b)) for b in rows["bidder_id"]), dtype=np.int64)
+    table = BidTable(
+        tender=tender, bidder=bidder, amount=np.asarray(rows["amount"], dtype=np.float64),
+        winner=np.asarray(rows["winner"], dtype=bool), tender_ids=tf.values, bidder_ids=bf.values,
+        warnings=list(warnings or []),
+    )
+    for name in ("date", "estimate", "label"):
+        if name in rows:
+            setattr(table, name, np.asarray(
+                [np.nan if v is None else v for v in rows[name]], dtype=np.float64))
+    for name in IDENTITY_COLUMNS:
+        if name in rows:
+            fz = Factorizer()
+            table.attrs[name] = np.fromiter(
+                (-1 if (v is None or v == "") else fz.code(str(v)) for v in rows[name]),
+                dtype=np.int64, count=len(rows[name]))
+            table.attr_values[name] = fz.values
+    return table
