@@ -12,6 +12,7 @@ from pathlib import Path
 from flask import Flask, g, request
 from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
+from werkzeug.routing import IntegerConverter
 
 from core.config import build_config
 from core.db import db
@@ -116,7 +117,21 @@ def _domain_module(domain: str, name: str):
     return importlib.import_module(module) if importlib.util.find_spec(module) else None
 
 
+class IdConverter(IntegerConverter):
+    """``<int:...>`` ids are 1 … 2³¹−1 (a PostgreSQL integer): larger numbers are a 404, not a 500."""
+
+    def __init__(self, url_map, fixed_digits=0, min=1, max=2**31 - 1, signed=False):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def _id_schema(_converter) -> dict:
+    return {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+
+
 def _init_api(app: Flask) -> None:
+    app.url_map.converters["int"] = IdConverter
+    if not any(conv is IdConverter for conv, _fn in api._converters):
+        api.register_converter(IdConverter, _id_schema)
     api.init_app(app, spec_kwargs={"info": {"description": "Every operation names its permission "
                                             "(x-permission); errors share one JSON shape."}})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})

@@ -180,3 +180,40 @@ def advance_clock(hours):
     moment = advance_demo_clock(hours * 3600)
     commit()
     click.echo(f"demo time is now {moment.isoformat()}")
+
+
+@root.group()
+def events():
+    """The outbox: self-test and re-dispatch."""
+
+
+@events.command("ping")
+@click.option("--timeout", default=30.0, show_default=True)
+@with_appcontext
+def events_ping(timeout):
+    """Record a self-test event and wait until a worker has handled it (web → broker → worker)."""
+    import time
+
+    from core import events as ev
+    from core.db import db
+
+    row = ev.record("core.selftest", {"sent_by": "ggzy events ping"})
+    ev.commit()
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        db.session.expire_all()
+        if db.session.get(ev.OutboxEvent, row.id).completed_at is not None:
+            click.echo(f"handled in {time.monotonic() - started:.2f} s")
+            return
+        time.sleep(0.2)
+    raise click.ClickException(f"event {row.event_id} not handled within {timeout} s; is a worker running?")
+
+
+@events.command("sweep")
+@click.option("--grace", default=0.0, show_default=True, help="seconds an event may wait unhandled")
+@with_appcontext
+def events_sweep(grace):
+    """Re-dispatch events some handler has not acknowledged."""
+    from core.events import sweep
+
+    click.echo(f"re-dispatched {sweep(grace_seconds=grace)} deliveries")

@@ -45,6 +45,8 @@ CATALOGUE: dict[str, tuple[str, ...]] = {
     "core.key_registered": (_D,),
     "core.key_revoked": (_D,),
     "core.notification_created": ("notifications",),
+    #: operational self-test: `ggzy events ping` proves web → outbox → broker → worker end to end
+    "core.selftest": ("core",),
 }
 
 #: handler name → (event name, function); filled by :func:`subscriber` when tasks modules load
@@ -131,9 +133,14 @@ def dispatch_pending() -> None:
         enqueue(event_pk)
 
 
-def enqueue(event_pk: int) -> None:
-    from core.tasks import handle_event
+def _send(event_pk: int, handler: str) -> None:
+    """Through this app's own Celery (eager in unit tests, a broker elsewhere)."""
+    from flask import current_app
 
+    current_app.extensions["celery"].tasks["core.handle_event"].apply_async(args=(event_pk, handler))
+
+
+def enqueue(event_pk: int) -> None:
     ev = db.session.get(OutboxEvent, event_pk)
     if ev is None:
         return
@@ -144,7 +151,7 @@ def enqueue(event_pk: int) -> None:
         return
     for handler in names:
         try:
-            handle_event.apply_async(args=(event_pk, handler))
+            _send(event_pk, handler)
         except Exception:  # broker down: the sweeper will retry
             logger.exception("could not enqueue event %s for %s", event_pk, handler)
 
@@ -197,9 +204,7 @@ def sweep(*, grace_seconds: float, limit: int = 500) -> int:
 
 
 def _enqueue_one(event_pk: int, handler: str) -> None:
-    from core.tasks import handle_event
-
     try:
-        handle_event.apply_async(args=(event_pk, handler))
+        _send(event_pk, handler)
     except Exception:
         logger.exception("sweeper could not enqueue event %s for %s", event_pk, handler)

@@ -29,10 +29,14 @@ class Rule:
     description: str = ""
     #: operations that change state are audited and CSRF-protected
     writes: bool = field(default=False)
+    #: without an explicit object the operation acts on the user's own things (own keys, own inbox)
+    implicit_owner: bool = field(default=False)
 
 
-def _r(roles=(), owner_roles=(), grants=(), public=False, writes=False, description="") -> Rule:
-    return Rule(frozenset(roles), frozenset(owner_roles), frozenset(grants), public, description, writes)
+def _r(roles=(), owner_roles=(), grants=(), public=False, writes=False, description="",
+       implicit_owner=False) -> Rule:
+    return Rule(frozenset(roles), frozenset(owner_roles), frozenset(grants), public, description, writes,
+                implicit_owner)
 
 
 #: the one table; domains add their operations with :func:`declare`
@@ -51,8 +55,10 @@ PERMISSIONS: dict[str, Rule] = {
     "grants.create": _r(roles={"admin"}, writes=True),
     "keys.challenge": _r(roles={"bidder", "agency", "supervisor", "admin"},
                          description="a nonce for proof of possession"),
-    "keys.list": _r(roles={"admin", "supervisor"}, owner_roles={"bidder", "agency", "supervisor"}),
-    "keys.register": _r(roles={"admin"}, owner_roles={"bidder", "agency", "supervisor"}, writes=True),
+    "keys.list": _r(roles={"admin", "supervisor"}, owner_roles={"bidder", "agency", "supervisor"},
+                    implicit_owner=True, description="without a query: your organisation's (or your) keys"),
+    "keys.register": _r(owner_roles={"bidder", "agency", "supervisor"}, writes=True, implicit_owner=True,
+                        description="to your organisation, or to you as custodian"),
     "keys.revoke": _r(roles={"admin"}, owner_roles={"bidder", "agency", "supervisor"}, writes=True),
     "keys.platform": _r(public=True, description="the platform's public keys, old ones included"),
     "notifications.list": _r(roles=ANY_USER, description="own inbox"),
@@ -99,7 +105,7 @@ def allowed(user, op: str, obj=None) -> bool:
         return False
     if user.role in rule.roles:
         return True
-    if user.role in rule.owner_roles and owns(user, obj):
+    if user.role in rule.owner_roles and (owns(user, obj) or (obj is None and rule.implicit_owner)):
         return True
     return holds_grant(user, rule.grants, obj)
 
@@ -124,6 +130,23 @@ def require(op: str, obj=None) -> None:
     raise Forbidden(f"your role may not perform {op}", code="forbidden", operation=op)
 
 
+def _path_objects(kwargs: dict) -> list:
+    """Load the objects named by path parameters, so refusal comes before any body validation."""
+    from core.db import db
+    from core.errors import NotFound
+
+    found = []
+    for name, value in kwargs.items():
+        model = PARAM_MODELS.get(name)
+        if model is None:
+            continue
+        obj = db.session.get(model, value)
+        if obj is None:
+            raise NotFound(f"{model.__name__} {value} not found")
+        found.append(obj)
+    return found
+
+
 def permission(op: str):
     """Decorate a view: coarse check first (before body parsing), object checks via :func:`require`."""
     if op not in PERMISSIONS:
@@ -135,6 +158,8 @@ def permission(op: str):
             user = g.get("user")
             if not could_be_allowed(user, op):
                 require(op)
+            for obj in _path_objects(kwargs):
+                require(op, obj)
             g.operation = op
             return fn(*args, **kwargs)
 

@@ -88,7 +88,11 @@ def enqueue_task(task: str, args: list) -> None:
     """APScheduler job body: send a Celery task by name.  Module-level, so the job store can pickle it."""
     from flask import current_app as app
 
-    app.extensions["celery"].send_task(task, args=args)
+    celery = app.extensions["celery"]
+    if task in celery.tasks:
+        celery.tasks[task].apply_async(args=args)
+    else:
+        celery.send_task(task, args=args)
 
 
 def build_scheduler(app):

@@ -81,7 +81,7 @@ class UserCreateSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=200))
-    organisation_id = fields.Integer(load_default=None)
+    organisation_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
 
 
 class UserSchema(Schema):
@@ -117,8 +117,8 @@ class ChallengeSchema(Schema):
 
 
 class KeyQuerySchema(Schema):
-    organisation_id = fields.Integer(load_default=None)
-    user_id = fields.Integer(load_default=None)
+    organisation_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    user_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
 
 
 class KeyRegisterSchema(Schema):

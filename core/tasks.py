@@ -70,3 +70,14 @@ def sweep_outbox() -> int:
     from core.events import sweep
 
     return sweep(grace_seconds=current_app.config["GGZY_OUTBOX_GRACE_SECONDS"])
+
+
+def _register_selftest() -> None:
+    from core.events import subscriber
+
+    @subscriber("core.selftest", name="core.selftest_ack")
+    def selftest_ack(event) -> None:
+        """Nothing to do: the delivery row written by run_handler is the acknowledgement."""
+
+
+_register_selftest()

@@ -39,6 +39,13 @@ def test_config(**extra) -> dict:
     return cfg
 
 
+def pytest_collection_modifyitems(items):
+    """Tests that never ask for the app do not depend on the database: run them once only."""
+    for item in items:
+        if "app" not in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.nodb)
+
+
 @pytest.fixture(scope="session")
 def app():
     from core.app import create_app

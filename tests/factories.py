@@ -12,7 +12,7 @@ _seq = itertools.count(1)
 
 def make_org(name: str | None = None, kind: str = "enterprise", **extra):
     n = next(_seq)
-    body = f"91330200MA{n:06d}"[:17]
+    body = f"91330200MA{n:07d}"
     return identity.create_organisation(uscc=identity.make_uscc(body), name=name or f"测试企业{n}有限公司",
                                         kind=kind, **extra)
 
