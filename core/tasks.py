@@ -45,7 +45,8 @@ def init_celery(app: Flask) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": 3600},
+        broker_transport_options=({"visibility_timeout": 3600}
+                                  if str(cfg["GGZY_BROKER_URL"]).startswith("redis") else {}),
         worker_hijack_root_logger=False,
         include=task_modules(),
     )

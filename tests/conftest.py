@@ -22,7 +22,7 @@ def database_url() -> str:
     return os.environ.get("GGZY_TEST_DATABASE_URL") or f"sqlite:///{TMP / 'test.sqlite'}"
 
 
-def test_config(**extra) -> dict:
+def app_config(**extra) -> dict:
     cfg = {
         "GGZY_ENV": "test",
         "SECRET_KEY": "test-secret-key-not-for-production",
@@ -54,7 +54,7 @@ def app():
 
     if "pg" in required() and not os.environ.get("GGZY_TEST_DATABASE_URL", "").startswith("postgresql"):
         pytest.fail("GGZY_TEST_REQUIRE has pg but GGZY_TEST_DATABASE_URL is not a PostgreSQL URL")
-    application = create_app(test_config())
+    application = create_app(app_config())
     with application.app_context():
         db.drop_all()
         db.create_all()

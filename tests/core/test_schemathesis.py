@@ -20,9 +20,9 @@ def _schema(app):
 
 def _operation_labels():
     from core.app import create_app
-    from tests.conftest import test_config
+    from tests.conftest import app_config
 
-    app = create_app(test_config())
+    app = create_app(app_config())
     return sorted(result.ok().label for result in _schema(app).get_all_operations())
 
 

@@ -1,0 +1,59 @@
+"""The scheduler: one lease holder at a time, one-off jobs persisted and caught up after a restart."""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+from core.clock import frozen, now
+from core.db import db
+from core.scheduler import ScheduledTask, acquire_lease, lease_status, run_forever, schedule_task
+from tests.workers import wait_for
+
+
+def test_only_one_process_holds_the_lease(app):
+    with app.app_context():
+        assert acquire_lease("host-a:1", 30)
+        assert not acquire_lease("host-b:2", 30), "a second scheduler must wait while the lease is live"
+        assert acquire_lease("host-a:1", 30), "the holder renews"
+        assert lease_status()["holder"] == "host-a:1"
+
+
+def test_expired_lease_is_taken_over(app):
+    with app.app_context():
+        assert acquire_lease("host-a:1", 30)
+        with frozen(now() + dt.timedelta(seconds=31)):
+            assert acquire_lease("host-b:2", 30), "a dead holder's lease expires"
+            assert not acquire_lease("host-a:1", 30)
+
+
+def _run_scheduler(app, stop):
+    thread = threading.Thread(target=run_forever, args=(app, stop), kwargs={"tick": 0.3}, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_one_off_job_runs_and_a_missed_job_is_caught_up(app, tmp_path):
+    """A job due while no scheduler ran still runs once a scheduler starts (rules never depend on punctuality)."""
+    import tests.support_handlers  # noqa: F401  (registers the tests.touch task)
+
+    assert "tests.touch" in app.extensions["celery"].tasks
+    missed, future = tmp_path / "missed", tmp_path / "future"
+    with app.app_context():
+        schedule_task(job_id="test-missed", run_at=now() - dt.timedelta(hours=1), task="tests.touch",
+                      args=[str(missed)])
+        schedule_task(job_id="test-future", run_at=now() + dt.timedelta(seconds=2), task="tests.touch",
+                      args=[str(future)])
+        db.session.commit()
+    stop = threading.Event()
+    thread = _run_scheduler(app, stop)
+    try:
+        assert wait_for(missed.exists, 20), "a missed job must run after the scheduler starts"
+        assert wait_for(future.exists, 20), "a future job must run when due"
+        with app.app_context():
+            assert db.session.get(ScheduledTask, "test-missed").synced
+    finally:
+        stop.set()
+        thread.join(20)
+    with app.app_context():
+        db.session.execute(db.text("delete from core_apscheduler_jobs"))
+        db.session.commit()
