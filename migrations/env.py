@@ -16,6 +16,14 @@ def _app():
     return app, ctx
 
 
+#: tables other libraries own (APScheduler's job store) are not ours to migrate
+FOREIGN_TABLES = {"core_apscheduler_jobs"}
+
+
+def include_name(name, type_, _parent):
+    return not (type_ == "table" and name in FOREIGN_TABLES)
+
+
 def run_migrations_online() -> None:
     app, ctx = _app()
     import core.app  # noqa: F401  (models of every domain are imported by create_app)
@@ -24,6 +32,7 @@ def run_migrations_online() -> None:
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=db.metadata,
                           render_as_batch=connection.dialect.name == "sqlite", compare_type=True,
+                          include_name=include_name,
                           version_table="core_alembic_version")
         with context.begin_transaction():
             context.run_migrations()
