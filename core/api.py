@@ -12,7 +12,7 @@ from sqlalchemy import select
 from core import clock, identity, keys, notifications
 from core import schemas as s
 from core.db import db
-from core.errors import NotFound, ValidationFailed
+from core.errors import DomainError, NotFound, ValidationFailed
 from core.events import commit
 from core.models import ApiToken, AuditLog, Notification, Organisation, User
 from core.permissions import PARAM_MODELS, permission, require
@@ -36,8 +36,12 @@ class Tokens(MethodView):
     @blp.response(201, s.IssuedTokenSchema)
     def post(self, data):
         """Exchange e-mail, password (and one-time code where required) for an API token."""
-        user = identity.authenticate(email=data["email"], password=data["password"],
-                                     ip=request.remote_addr or "", totp_code=data["totp"])
+        try:
+            user = identity.authenticate(email=data["email"], password=data["password"],
+                                         ip=request.remote_addr or "", totp_code=data["totp"])
+        except DomainError:
+            commit()  # keep the failed-attempt row for the rate limit (the error handler rolls back)
+            raise
         row, clear = identity.issue_token(user=user, name=data["name"])
         commit()
         row.token = clear  # shown once, never stored

@@ -11,7 +11,7 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from core.audit import audit
@@ -135,7 +135,9 @@ def authenticate(*, email: str, password: str, ip: str, totp_code: str | None = 
     if _recent_failures(LoginAttempt.email, email) >= limit or _recent_failures(LoginAttempt.ip, ip) >= 4 * limit:
         raise TooManyRequests("too many failed sign-ins; wait 15 minutes", code="login_rate_limited")
     user = db.session.scalar(select(User).where(User.email == email))
-    if user is None or not user.active or not _verify(user, password):
+    # verify even without an account, so the response time does not tell whether it exists
+    password_ok = _verify(user, password) if user is not None else _verify_nobody(password)
+    if user is None or not user.active or not password_ok:
         db.session.add(LoginAttempt(email=email, ip=ip))
         db.session.flush()
         raise Unauthorized("e-mail or password is wrong", code="bad_credentials")
@@ -155,6 +157,19 @@ def _verify(user: User, password: str) -> bool:
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return True
+
+
+_NOBODY: dict[PasswordHasher, str] = {}
+
+
+def _verify_nobody(password: str) -> bool:
+    """Spend one argon2 verification, as for a real account; always False."""
+    dummy = _NOBODY.get(_hasher) or _NOBODY.setdefault(_hasher, _hasher.hash(secrets.token_hex(16)))
+    try:
+        _hasher.verify(dummy, password or "")
+    except VerifyMismatchError:
+        pass
+    return False
 
 
 def set_password(user: User, password: str) -> None:
@@ -211,10 +226,24 @@ def verify_totp(user: User, code: str | None) -> bool:
     return bool(user.totp_secret and code and pyotp.TOTP(user.totp_secret).verify(code, valid_window=1))
 
 
+# --- signed, expiring tokens ---------------------------------------------------------------------
+
+class _ClockSigner(TimestampSigner):
+    """Timestamps from ``core.clock`` (not ``time.time``), so expiry follows the one source of now."""
+
+    def get_timestamp(self) -> int:
+        return int(now().timestamp())
+
+
+def timed_serializer(salt: str) -> URLSafeTimedSerializer:
+    """A signed, expiring token serializer (password reset, key challenges) on the app's secret."""
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt, signer=_ClockSigner)
+
+
 # --- password reset ---------------------------------------------------------------------------
 
 def _reset_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="ggzy-password-reset")
+    return timed_serializer("ggzy-password-reset")
 
 
 def reset_token(user: User) -> str:

@@ -25,6 +25,7 @@ from core.audit import audit
 from core.clock import now
 from core.db import UTCDateTime, db
 from core.errors import Conflict, NotFound, ValidationFailed
+from core.identity import timed_serializer
 
 CHALLENGE_MAX_AGE = 600
 RULE_KEYS = "电子签名法 第十三条 (电子签名制作数据仅归电子签名人控制)"
@@ -147,7 +148,7 @@ def platform_keys() -> PlatformKeys:
 # --- registration -----------------------------------------------------------------------------
 
 def _challenge_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="ggzy-key-challenge")
+    return timed_serializer("ggzy-key-challenge")
 
 
 def issue_challenge(user) -> str:

@@ -56,7 +56,8 @@ class ContactSchema(Schema):
 
 
 class OrganisationCreateSchema(Schema):
-    uscc = fields.String(required=True, validate=validate.Length(equal=18))
+    #: only bounded here: the service checks length, characters and check digit and names GB 32100-2015
+    uscc = fields.String(required=True, validate=validate.Length(max=40))
     name = fields.String(required=True, validate=validate.Length(min=2, max=200))
     kind = fields.String(load_default="enterprise", validate=validate.OneOf(ORG_KINDS))
     region = fields.String(load_default="", validate=validate.Regexp(r"^(\d{6})?$"))

@@ -1,0 +1,199 @@
+"""The foundation's API: token lifecycle, bearer and session authentication, CSRF on browser writes,
+/api/me and the audit listing."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import select
+
+from core import identity
+from core.clock import frozen, now
+from core.db import db
+from core.events import commit
+from core.models import ApiToken, AuditLog, User
+from tests.factories import PASSWORD, bearer, make_user, token_for
+
+
+@pytest.fixture(autouse=True)
+def _fast_argon2(monkeypatch):
+    monkeypatch.setattr(identity, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+def _user(app, role="bidder", email=None) -> dict:
+    with app.app_context():
+        user = make_user(role, email=email)
+        commit()
+        return {"id": user.id, "email": user.email, "org": user.organisation_id}
+
+
+def _csrf(resp) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', resp.get_data(as_text=True))[1]
+
+
+def _sign_in(client, email) -> str:
+    """Sign in through the login page; returns the session's CSRF token."""
+    token = _csrf(client.get("/login"))
+    resp = client.post("/login", data={"csrf_token": token, "email": email, "password": PASSWORD})
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    return token
+
+
+# --- token lifecycle ---------------------------------------------------------------------------
+
+def test_issue_use_and_revoke_a_token(app, client):
+    user = _user(app, email="tok@test.ggzy")
+    resp = client.post("/api/auth/tokens", json={"email": user["email"], "password": PASSWORD, "name": "bidder tool"})
+    assert resp.status_code == 201
+    issued = resp.get_json()
+    clear = issued["token"]
+    assert clear.startswith(identity.TOKEN_PREFIX) and issued["prefix"] == clear[:12]
+    assert issued["name"] == "bidder tool" and issued["revoked_at"] is None
+
+    me = client.get("/api/me", headers=bearer(clear))
+    assert me.status_code == 200
+    assert (me.get_json()["id"], me.get_json()["organisation"]["id"]) == (user["id"], user["org"])
+    listed = client.get("/api/tokens", headers=bearer(clear)).get_json()
+    assert [t["id"] for t in listed] == [issued["id"]]
+    assert "token" not in listed[0]
+
+    revoked = client.post(f"/api/tokens/{issued['id']}/revoke", headers=bearer(clear))
+    assert revoked.status_code == 200 and revoked.get_json()["revoked_at"]
+    after = client.get("/api/me", headers=bearer(clear))
+    assert after.status_code == 401 and after.get_json()["error"] == "authentication_required"
+
+
+def test_token_value_is_never_stored(app, client):
+    user = _user(app)
+    clear = client.post("/api/auth/tokens", json={"email": user["email"], "password": PASSWORD}).get_json()["token"]
+    with app.app_context():
+        row = db.session.scalars(select(ApiToken)).one()
+        assert row.token_sha256 == hashlib.sha256(clear.encode()).hexdigest()
+        stored = [getattr(row, c.key) for c in ApiToken.__table__.columns]
+        assert not any(isinstance(v, str) and clear in v for v in stored)
+
+
+def test_unknown_and_malformed_tokens_are_401(app, client):
+    _user(app)
+    for header in ("Bearer ggzy_not-a-token", "Bearer ", "Bearer " + "x" * 500):
+        resp = client.get("/api/me", headers={"Authorization": header})
+        assert resp.status_code == 401, header
+
+
+def test_expired_token_is_refused(app, client):
+    start = now()
+    with app.app_context(), frozen(start):
+        row, clear = identity.issue_token(user=make_user("expert"), name="short", days=1)
+        commit()
+    with frozen(start + dt.timedelta(hours=23)):
+        assert client.get("/api/me", headers=bearer(clear)).status_code == 200
+    with frozen(start + dt.timedelta(days=1, seconds=1)):
+        assert client.get("/api/me", headers=bearer(clear)).status_code == 401
+
+
+def test_token_of_an_inactive_user_is_refused(app, client):
+    with app.app_context():
+        user = make_user("expert")
+        clear = token_for(user)
+        user.active = False
+        commit()
+    assert client.get("/api/me", headers=bearer(clear)).status_code == 401
+
+
+def test_another_users_token_cannot_be_revoked(app, client):
+    with app.app_context():
+        alice, bob = make_user("bidder"), make_user("bidder")
+        org_mate = make_user("bidder", org=alice.organisation)
+        alice_token, bob_token, mate_token = token_for(alice), token_for(bob), token_for(org_mate)
+        alice_row = db.session.scalars(select(ApiToken).where(ApiToken.user_id == alice.id)).one()
+        alice_id = alice_row.id
+    for other in (bob_token, mate_token):  # not even a colleague of the same organisation
+        resp = client.post(f"/api/tokens/{alice_id}/revoke", headers=bearer(other))
+        assert resp.status_code == 403 and resp.get_json()["error"] == "forbidden"
+    assert client.get("/api/me", headers=bearer(alice_token)).status_code == 200
+    assert client.get("/api/tokens", headers=bearer(bob_token)).get_json() != []
+    assert alice_id not in [t["id"] for t in client.get("/api/tokens", headers=bearer(bob_token)).get_json()]
+    assert client.post("/api/tokens/999999/revoke", headers=bearer(bob_token)).status_code == 404
+
+
+def test_token_request_validates_its_body(app, client):
+    resp = client.post("/api/auth/tokens", json={"email": "not-an-address", "password": "x"})
+    assert resp.status_code == 422 and resp.get_json()["error"] == "validation_failed"
+    assert "email" in resp.get_json()["errors"]["json"]
+
+
+# --- CSRF ----------------------------------------------------------------------------------------
+
+def test_page_post_without_csrf_token_is_403(app, client):
+    user = _user(app)
+    resp = client.post("/login", data={"email": user["email"], "password": PASSWORD},
+                       headers={"Accept": "application/json"})
+    assert resp.status_code == 403 and resp.get_json()["error"] == "csrf_failed"
+    html = client.post("/login", data={"email": user["email"], "password": PASSWORD, "csrf_token": "forged"})
+    assert html.status_code == 403 and "csrf_failed" in html.get_data(as_text=True)
+    assert client.get("/account").status_code == 401  # and nobody got signed in
+
+
+def test_api_write_from_a_browser_session_needs_the_csrf_header(app, client):
+    user = _user(app)
+    csrf = _sign_in(client, user["email"])
+    assert client.get("/api/me").get_json()["id"] == user["id"]  # reads need no header
+    with app.app_context():
+        row, _clear = identity.issue_token(user=db.session.get(User, user["id"]), name="spare")
+        commit()
+        token_id = row.id
+    refused = client.post(f"/api/tokens/{token_id}/revoke")
+    assert refused.status_code == 403 and refused.get_json()["error"] == "csrf_failed"
+    wrong = client.post(f"/api/tokens/{token_id}/revoke", headers={"X-CSRFToken": "forged"})
+    assert wrong.status_code == 403
+    with app.app_context():
+        assert db.session.get(ApiToken, token_id).revoked_at is None
+    ok = client.post(f"/api/tokens/{token_id}/revoke", headers={"X-CSRFToken": csrf})
+    assert ok.status_code == 200 and ok.get_json()["revoked_at"]
+
+
+def test_bearer_writes_need_no_csrf(app, client):
+    with app.app_context():
+        user = make_user("expert")
+        clear = token_for(user)
+        extra, _ = identity.issue_token(user=user, name="spare")
+        commit()
+        extra_id = extra.id
+    resp = client.post(f"/api/tokens/{extra_id}/revoke", headers=bearer(clear))
+    assert resp.status_code == 200
+
+
+def test_anonymous_api_write_is_401_not_csrf(client):
+    resp = client.post("/api/tokens/1/revoke")
+    assert (resp.status_code, resp.get_json()["error"]) == (401, "authentication_required")
+
+
+# --- /api/me, audit ------------------------------------------------------------------------------
+
+def test_me_shows_grants_and_no_secrets(app, client):
+    with app.app_context():
+        user = make_user("agency")
+        identity.grant(user=user, grant_name="opening_host", scope_id=7)
+        identity.grant(user=user, grant_name="opening_host", scope_id=7)  # idempotent
+        identity.start_totp(user)
+        clear = token_for(user)
+    body = client.get("/api/me", headers=bearer(clear)).get_json()
+    assert [(g["grant"], g["scope_id"]) for g in body["grants"]] == [("opening_host", 7)]
+    assert not {"password_hash", "totp_secret"} & set(body)
+    assert body["totp_confirmed"] is False
+
+
+def test_audit_listing_is_for_supervisors_and_admins(app, client):
+    with app.app_context():
+        bidder, sup = make_user("bidder"), make_user("supervisor")
+        b_token, s_token = token_for(bidder), token_for(sup)
+        bidder_id = bidder.id
+    assert client.get("/api/audit", headers=bearer(b_token)).status_code == 403
+    rows = client.get(f"/api/audit?object_type=user&object_id={bidder_id}", headers=bearer(s_token)).get_json()
+    assert [r["action"] for r in rows] == ["user.created"]
+    with app.app_context():
+        total = db.session.scalar(select(db.func.count()).select_from(AuditLog))
+    assert len(client.get("/api/audit?limit=2", headers=bearer(s_token)).get_json()) == min(2, total)
