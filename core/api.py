@@ -42,6 +42,7 @@ class Tokens(MethodView):
         except DomainError:
             commit()  # keep the failed-attempt row for the rate limit (the error handler rolls back)
             raise
+        identity.require_enrolled_second_factor(user)
         row, clear = identity.issue_token(user=user, name=data["name"])
         commit()
         row.token = clear  # shown once, never stored

@@ -83,8 +83,23 @@ def _init_auth(app: Flask) -> None:
             g.user, g.via_token = user_for_token(header[7:].strip()), True
         elif current_user.is_authenticated:
             g.user = current_user._get_current_object()
+            _second_factor_gate(g.user)
         if request.path.startswith("/api/") and request.method not in ("GET", "HEAD", "OPTIONS"):
             _api_csrf()
+
+
+#: what a user who must enrol TOTP may still reach by session before doing so
+ENROLMENT_ENDPOINTS = {"core_pages.account", "core_pages.totp", "core_pages.logout", "core_pages.home",
+                       "core_pages.set_language", "core_pages.login", "core_pages.static"}
+
+
+def _second_factor_gate(user) -> None:
+    """Supervisors, admins and custodians act only after enrolling a second factor (DESIGN §3)."""
+    from core.identity import require_enrolled_second_factor
+
+    if request.endpoint in ENROLMENT_ENDPOINTS or (request.endpoint or "").endswith("static"):
+        return
+    require_enrolled_second_factor(user)
 
 
 def _api_csrf() -> None:

@@ -82,7 +82,10 @@ def from_environ(environ: os._Environ | dict | None = None) -> dict:
         if name in _BOOL_KEYS:
             out[key] = raw.strip().lower() in {"1", "true", "yes", "on"}
         elif isinstance(base.get(key), int) and not isinstance(base.get(key), bool):
-            out[key] = int(raw)
+            try:
+                out[key] = int(raw)
+            except ValueError:
+                raise ValueError(f"{name} must be an integer, not {raw!r}") from None
         else:
             out[key] = raw
     return out

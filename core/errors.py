@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import g, jsonify, render_template, request
+from flask import g, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -91,6 +91,10 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(DomainError)
     def _domain(err: DomainError):
+        if err.code == "totp_enrolment_required" and not wants_json():
+            return redirect(url_for("core_pages.account"))
+        if err.status == 401 and not wants_json():
+            return redirect(url_for("core_pages.login", next=request.full_path.rstrip("?")))
         return _respond(err.status, err.to_dict())
 
     @app.errorhandler(CSRFError)

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from core.audit import audit
 from core.clock import now
 from core.db import db
-from core.errors import Conflict, TooManyRequests, Unauthorized, ValidationFailed
+from core.errors import Conflict, Forbidden, TooManyRequests, Unauthorized, ValidationFailed
 from core.models import GRANTS, ORG_KINDS, ROLES, ApiToken, Grant, LoginAttempt, Organisation, User
 
 _hasher = PasswordHasher()
@@ -118,10 +118,18 @@ def grant(*, user: User, grant_name: str, scope_id: int, scope_type: str = "lot"
     return row
 
 
-def _recent_failures(column, value) -> int:
+def _recent_failures(*conditions) -> int:
     window = dt.timedelta(seconds=current_app.config["GGZY_LOGIN_WINDOW_SECONDS"])
     return db.session.scalar(select(func.count()).select_from(LoginAttempt)
-                             .where(column == value, LoginAttempt.at > now() - window)) or 0
+                             .where(*conditions, LoginAttempt.at > now() - window)) or 0
+
+
+def _rate_limited(email: str, ip: str) -> bool:
+    """Limit per (account, address) and per address: a stranger elsewhere cannot lock a bidder out
+    before a deadline, and one address cannot try many accounts."""
+    limit = current_app.config["GGZY_LOGIN_MAX_FAILURES"]
+    return (_recent_failures(LoginAttempt.email == email, LoginAttempt.ip == ip) >= limit
+            or _recent_failures(LoginAttempt.ip == ip) >= 4 * limit)
 
 
 def authenticate(*, email: str, password: str, ip: str, totp_code: str | None = None) -> User:
@@ -131,8 +139,7 @@ def authenticate(*, email: str, password: str, ip: str, totp_code: str | None = 
     :raises Unauthorized: wrong credentials (the same message whether the account exists or not)
     """
     email = (email or "").strip().lower()
-    limit = current_app.config["GGZY_LOGIN_MAX_FAILURES"]
-    if _recent_failures(LoginAttempt.email, email) >= limit or _recent_failures(LoginAttempt.ip, ip) >= 4 * limit:
+    if _rate_limited(email, ip):
         raise TooManyRequests("too many failed sign-ins; wait 15 minutes", code="login_rate_limited")
     user = db.session.scalar(select(User).where(User.email == email))
     # verify even without an account, so the response time does not tell whether it exists
@@ -197,7 +204,9 @@ def user_for_token(clear: str) -> User | None:
         ApiToken.token_sha256 == hashlib.sha256(clear.encode()).hexdigest()))
     if row is None or row.revoked_at or (row.expires_at and row.expires_at < now()) or not row.user.active:
         return None
-    row.last_used_at = now()
+    if row.last_used_at is None or now() - row.last_used_at > dt.timedelta(minutes=5):
+        row.last_used_at = now()  # throttled, committed at once: GET requests never commit
+        db.session.commit()
     return row.user
 
 
@@ -215,15 +224,40 @@ def start_totp(user: User) -> str:
     return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.email, issuer_name="ggzy")
 
 
+def _totp_step(user: User, code: str | None) -> int | None:
+    """The time step a code belongs to (±1 step of drift), read on core.clock; None if no match."""
+    if not user.totp_secret or not code:
+        return None
+    totp, moment = pyotp.TOTP(user.totp_secret), now()
+    for drift in (0, -1, 1):
+        at = moment + dt.timedelta(seconds=30 * drift)
+        if secrets.compare_digest(totp.at(at), code.strip()):
+            return totp.timecode(at)
+    return None
+
+
 def confirm_totp(user: User, code: str) -> None:
-    if not user.totp_secret or not pyotp.TOTP(user.totp_secret).verify(code or "", valid_window=1):
+    step = _totp_step(user, code)
+    if step is None:
         raise ValidationFailed("the one-time code is not valid", code="totp_invalid")
+    user.totp_last_step = step
     user.totp_confirmed = True
     audit("user.totp_enrolled", object_type="user", object_id=user.id)
 
 
 def verify_totp(user: User, code: str | None) -> bool:
-    return bool(user.totp_secret and code and pyotp.TOTP(user.totp_secret).verify(code, valid_window=1))
+    """A valid code that was not used before: a code seen once is refused (no replay)."""
+    step = _totp_step(user, code)
+    if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
+        return False
+    user.totp_last_step = step
+    return True
+
+
+def require_enrolled_second_factor(user: User) -> None:
+    """Supervisors, admins and custodians get no token and no pages before enrolling TOTP."""
+    if user.needs_totp and not user.totp_confirmed:
+        raise Forbidden("enrol an authenticator app on the account page first", code="totp_enrolment_required")
 
 
 # --- signed, expiring tokens ---------------------------------------------------------------------

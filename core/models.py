@@ -56,6 +56,8 @@ class User(db.Model):
     #: base32 TOTP secret once enrolled; confirmed means a code was verified once
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: last accepted TOTP time step, so a code cannot be replayed within its window
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     locale: Mapped[str] = mapped_column(String(10), default="zh_CN")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)

@@ -55,6 +55,9 @@ class SmtpChannel(Channel):
         msg.set_content(note.body + (f"\n\n{note.link}" if note.link else ""))
         cls = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
         with cls(url.hostname, url.port or (465 if url.scheme == "smtps" else 25), timeout=10) as smtp:
+            smtp.ehlo()
+            if url.scheme == "smtp" and smtp.has_extn("starttls"):
+                smtp.starttls()  # never send a password or a message in clear when the server offers TLS
             if url.username:
                 smtp.login(unquote(url.username), unquote(url.password or ""))
             smtp.send_message(msg)

@@ -15,6 +15,17 @@ class Money(fields.Decimal):
         super().__init__(as_string=True, **kwargs)
 
 
+MAX_ID = 2**31 - 1
+
+
+class Id(fields.Integer):
+    """A row id: 1 … 2³¹−1 (a PostgreSQL integer), so a huge number is a 422, not a database error."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("validate", validate.Range(min=1, max=MAX_ID))
+        super().__init__(**kwargs)
+
+
 class ErrorSchema(Schema):
     error = fields.String(required=True)
     detail = fields.String()
@@ -82,7 +93,7 @@ class UserCreateSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=200))
-    organisation_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    organisation_id = Id(load_default=None)
 
 
 class UserSchema(Schema):
@@ -96,7 +107,7 @@ class UserSchema(Schema):
 
 class GrantCreateSchema(Schema):
     grant = fields.String(required=True, validate=validate.OneOf(GRANTS))
-    scope_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    scope_id = Id(required=True)
 
 
 class GrantSchema(Schema):
@@ -118,8 +129,8 @@ class ChallengeSchema(Schema):
 
 
 class KeyQuerySchema(Schema):
-    organisation_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
-    user_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    organisation_id = Id(load_default=None)
+    user_id = Id(load_default=None)
 
 
 class KeyRegisterSchema(Schema):

@@ -134,7 +134,8 @@ def test_page_post_without_csrf_token_is_403(app, client):
     assert resp.status_code == 403 and resp.get_json()["error"] == "csrf_failed"
     html = client.post("/login", data={"email": user["email"], "password": PASSWORD, "csrf_token": "forged"})
     assert html.status_code == 403 and "csrf_failed" in html.get_data(as_text=True)
-    assert client.get("/account").status_code == 401  # and nobody got signed in
+    assert client.get("/account").status_code == 302  # and nobody got signed in: sent to the login page
+    assert "/login" in client.get("/account").headers["Location"]
 
 
 def test_api_write_from_a_browser_session_needs_the_csrf_header(app, client):

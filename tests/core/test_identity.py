@@ -6,6 +6,8 @@ import datetime as dt
 import re
 
 import pyotp
+
+from core import clock
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
@@ -302,8 +304,13 @@ def test_enrolled_supervisor_needs_a_code_for_a_token(app, client):
     assert missing.status_code == 401 and missing.get_json()["error"] == "totp_required"
     wrong = _token_request(client, email, PASSWORD, totp=_wrong_code(secret))
     assert wrong.status_code == 401 and wrong.get_json()["error"] == "totp_required"
-    ok = _token_request(client, email, PASSWORD, totp=pyotp.TOTP(secret).now())
-    assert ok.status_code == 201
+    later = clock.now() + dt.timedelta(seconds=30)  # the enrolment code's step is spent
+    with clock.frozen(later):
+        code = pyotp.TOTP(secret).at(later)
+        ok = _token_request(client, email, PASSWORD, totp=code)
+        assert ok.status_code == 201
+        replay = _token_request(client, email, PASSWORD, totp=code)
+        assert replay.status_code == 401, "a one-time code is accepted once"
     assert client.get("/api/me", headers=bearer(ok.get_json()["token"])).get_json()["totp_confirmed"] is True
 
 
@@ -313,9 +320,11 @@ def test_enrolled_supervisor_needs_a_code_to_sign_in(app, client):
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True))[1]
     refused = client.post("/login", data={"csrf_token": token, "email": email, "password": PASSWORD})
     assert refused.status_code == 401
-    assert client.get("/account").status_code == 401  # not signed in
-    ok = client.post("/login", data={"csrf_token": token, "email": email, "password": PASSWORD,
-                                     "totp": pyotp.TOTP(secret).now()})
+    assert client.get("/account").status_code == 302  # not signed in: sent to the login page
+    later = clock.now() + dt.timedelta(seconds=30)
+    with clock.frozen(later):
+        ok = client.post("/login", data={"csrf_token": token, "email": email, "password": PASSWORD,
+                                         "totp": pyotp.TOTP(secret).at(later)})
     assert ok.status_code == 302
     assert client.get("/account").status_code == 200
 

@@ -1,0 +1,260 @@
+"""The embedded object store: a local directory that emulates S3 versioning and object lock.
+
+Layout under ``root``::
+
+    objects/<key segments>~v/<version_id>.data   content, read-only once committed
+    objects/<key segments>~v/<version_id>.json   sidecar metadata; its presence commits the version
+    objects/<key segments>~v/.lock               flock: one writer per key across processes
+    tmp/                                         uploads in progress
+
+Every write goes to ``tmp/`` first (fsync), then is renamed into place and the directory fsynced,
+so a crash leaves either the old state or the new one.  Retention and legal hold are enforced
+by this code, not by the filesystem: whoever has shell access can still remove files, which is
+why production uses S3/MinIO object lock.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from core.storage.base import (
+    CHUNK,
+    COMPLIANCE,
+    DEFAULT_CONTENT_TYPE,
+    VERSION_DIR_SUFFIX,
+    Data,
+    HashingSource,
+    ObjectInfo,
+    ObjectNotFound,
+    RetentionError,
+    Storage,
+    StorageError,
+    check_key,
+    content_key,
+    normalize_until,
+    utcnow,
+    write_once_existing,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class LocalStorage(Storage):
+    """A directory with write-once, versioning, retention and legal-hold emulation."""
+
+    def __init__(self, root: Path | str, now=utcnow):
+        self.root = Path(root).resolve()
+        self._now = now
+        self._objects = self.root / "objects"  # root is resolved, so this is too
+        self._tmp = self.root / "tmp"
+        self._objects.mkdir(parents=True, exist_ok=True)
+        self._tmp.mkdir(parents=True, exist_ok=True)
+
+    def __repr__(self) -> str:
+        return f"LocalStorage({str(self.root)!r})"
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def put(self, key: str, data: Data, *, length: int | None = None, sha256: str | None = None,
+            content_type: str = DEFAULT_CONTENT_TYPE, retain_until: datetime | None = None,
+            legal_hold: bool = False, write_once: bool = False) -> ObjectInfo:
+        check_key(key)
+        until = normalize_until(retain_until)
+        tmp, source = self._spool(data, length, sha256)
+        return self._commit(key, tmp, source, content_type, until, legal_hold, write_once)
+
+    def put_content_addressed(self, data: Data, *, length: int | None = None, sha256: str | None = None,
+                              content_type: str = DEFAULT_CONTENT_TYPE,
+                              retain_until: datetime | None = None, legal_hold: bool = False) -> ObjectInfo:
+        until = normalize_until(retain_until)
+        tmp, source = self._spool(data, length, sha256)
+        return self._commit(content_key(source.hexdigest), tmp, source, content_type, until, legal_hold, True)
+
+    def _spool(self, data: Data, length: int | None, sha256: str | None) -> tuple[Path, HashingSource]:
+        """Stream into a fsynced temp file while hashing; on any failure the temp file is gone."""
+        source = HashingSource(data, length, sha256)
+        tmp = self._tmp / f"{uuid.uuid4().hex}.part"
+        try:
+            with open(tmp, "xb") as out:
+                while chunk := source.read(CHUNK):
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return tmp, source
+
+    def _commit(self, key: str, tmp: Path, source: HashingSource, content_type: str,
+                until: datetime | None, legal_hold: bool, write_once: bool) -> ObjectInfo:
+        """Under the key lock: an idempotent repeat keeps the old version, else rename in a new one."""
+        try:
+            with self._locked(key) as vdir:
+                existing = write_once_existing(self._current(key, vdir), source.hexdigest, write_once)
+                if existing is None:
+                    meta = {"key": key, "version_id": self._next_version(vdir), "size": source.size,
+                            "sha256": source.hexdigest, "content_type": content_type,
+                            "created": self._now().isoformat(), "mode": COMPLIANCE if until else None,
+                            "retain_until": until.isoformat() if until else None,
+                            "legal_hold": legal_hold, "write_once": write_once}
+                    os.chmod(tmp, 0o444)
+                    os.replace(tmp, vdir / f"{meta['version_id']}.data")
+                    self._write_meta(vdir, meta)
+                    logger.debug("stored %s version %s (%d bytes)", key, meta["version_id"], source.size)
+                    return _info(meta)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return self._reconcile(existing, until, legal_hold)
+
+    def _next_version(self, vdir: Path) -> str:
+        """Sortable ids (nanosecond time, strictly increasing per key) so the newest is the largest."""
+        last = max((p.stem for p in vdir.glob("*.json")), default="")
+        stamp = max(time.time_ns(), int(last[:20] or 0) + 1)
+        return f"{stamp:020d}{uuid.uuid4().hex[:8]}"
+
+    def _write_meta(self, vdir: Path, meta: dict) -> None:
+        """Atomically (re)write a sidecar: temp file, fsync, rename, fsync the directory."""
+        tmp = self._tmp / f"{uuid.uuid4().hex}.json"
+        with open(tmp, "x", encoding="utf-8") as out:
+            json.dump(meta, out, sort_keys=True)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, vdir / f"{meta['version_id']}.json")
+        _fsync_dir(vdir)
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def open(self, key: str, version_id: str | None = None) -> BinaryIO:
+        info = self.stat(key, version_id)
+        try:
+            return open(self._vdir(key) / f"{info.version_id}.data", "rb")
+        except FileNotFoundError as exc:
+            raise ObjectNotFound(f"{key} version {info.version_id}") from exc
+
+    def stat(self, key: str, version_id: str | None = None) -> ObjectInfo:
+        check_key(key)
+        vdir = self._vdir(key)
+        if version_id is None:
+            info = self._current(key, vdir)
+            if info is None:
+                raise ObjectNotFound(key)
+            return info
+        return _info(self._read_meta(key, vdir, version_id))
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        start = (self._objects / prefix.rpartition("/")[0]).resolve()
+        if not start.is_relative_to(self._objects) or not start.is_dir():  # "../" matches no key
+            return iter(())
+        keys = []
+        for dirpath, dirnames, _ in os.walk(start):
+            for name in [d for d in dirnames if d.endswith(VERSION_DIR_SUFFIX)]:
+                vdir = Path(dirpath) / name
+                key = vdir.relative_to(self._objects).as_posix()[: -len(VERSION_DIR_SUFFIX)]
+                if key.startswith(prefix) and any(vdir.glob("*.json")):
+                    keys.append(key)
+        return iter(sorted(keys))
+
+    def versions(self, key: str) -> Sequence[ObjectInfo]:
+        check_key(key)
+        vdir = self._vdir(key)
+        return [_info(self._read_meta(key, vdir, p.stem)) for p in sorted(vdir.glob("*.json"), reverse=True)]
+
+    # -- locks and deletion ----------------------------------------------------------------------
+
+    def delete(self, key: str, version_id: str | None = None) -> None:
+        with self._locked(key) as vdir:
+            info = self.stat(key, version_id)
+            if info.locked(self._now()):
+                raise RetentionError(f"{key} version {info.version_id} is under retention or legal hold")
+            (vdir / f"{info.version_id}.json").unlink()  # the commit point of a delete
+            (vdir / f"{info.version_id}.data").unlink(missing_ok=True)
+            _fsync_dir(vdir)
+        logger.info("deleted %s version %s", key, info.version_id)
+
+    def set_legal_hold(self, key: str, on: bool, version_id: str | None = None) -> None:
+        with self._locked(key) as vdir:
+            meta = self._read_meta(key, vdir, self.stat(key, version_id).version_id)
+            meta["legal_hold"] = bool(on)
+            self._write_meta(vdir, meta)
+
+    def extend_retention(self, key: str, until: datetime, version_id: str | None = None) -> None:
+        until = normalize_until(until)
+        with self._locked(key) as vdir:
+            info = self.stat(key, version_id)
+            if info.retain_until is not None and until < info.retain_until:
+                raise RetentionError(f"{key}: COMPLIANCE retention cannot be shortened")
+            meta = self._read_meta(key, vdir, info.version_id)
+            meta.update(mode=COMPLIANCE, retain_until=until.isoformat())
+            self._write_meta(vdir, meta)
+
+    def healthcheck(self) -> tuple[bool, str]:
+        probe = self._tmp / f"health-{uuid.uuid4().hex}"
+        try:
+            with open(probe, "xb") as out:
+                out.write(b"ok")
+                os.fsync(out.fileno())
+            probe.unlink()
+        except OSError as exc:
+            return False, f"local store {self.root} not writable: {exc}"
+        return True, f"local store {self.root}"
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _vdir(self, key: str) -> Path:
+        return self._objects / f"{key}{VERSION_DIR_SUFFIX}"
+
+    @contextlib.contextmanager
+    def _locked(self, key: str) -> Iterator[Path]:
+        """flock the key's directory so web workers, Celery workers and threads never interleave."""
+        check_key(key)
+        vdir = self._vdir(key)
+        vdir.mkdir(parents=True, exist_ok=True)
+        with open(vdir / ".lock", "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield vdir
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _current(self, key: str, vdir: Path) -> ObjectInfo | None:
+        newest = max((p.stem for p in vdir.glob("*.json")), default=None)
+        return None if newest is None else _info(self._read_meta(key, vdir, newest))
+
+    def _read_meta(self, key: str, vdir: Path, version_id: str) -> dict:
+        if not version_id.isalnum():
+            raise ObjectNotFound(f"{key} version {version_id}")
+        try:
+            return json.loads((vdir / f"{version_id}.json").read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ObjectNotFound(f"{key} version {version_id}") from exc
+        except ValueError as exc:
+            raise StorageError(f"corrupt metadata for {key} version {version_id}") from exc
+
+
+def _info(meta: dict) -> ObjectInfo:
+    until = meta.get("retain_until")
+    created = meta.get("created")
+    return ObjectInfo(key=meta["key"], size=meta["size"], sha256=meta["sha256"],
+                      version_id=meta["version_id"],
+                      content_type=meta.get("content_type") or DEFAULT_CONTENT_TYPE,
+                      created=datetime.fromisoformat(created) if created else None,
+                      retain_until=datetime.fromisoformat(until) if until else None,
+                      legal_hold=bool(meta.get("legal_hold")), write_once=bool(meta.get("write_once")))
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename durable: POSIX only promises it once the directory itself is synced."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
