@@ -406,3 +406,41 @@ def test_audit_rows_cannot_be_changed_or_deleted(ctx):
         db.session.flush()
     db.session.rollback()
     assert db.session.scalars(select(AuditLog)).first().action == "user.created"
+
+
+def test_supervisor_without_second_factor_gets_no_token(app, client):
+    """DESIGN §3: supervisors, custodians and admins act only with TOTP; before enrolling, no token."""
+    with app.app_context():
+        user = make_user("supervisor")
+        commit()
+        email = user.email
+    refused = _token_request(client, email, PASSWORD)
+    assert refused.status_code == 403 and refused.get_json()["error"] == "totp_enrolment_required"
+
+
+def test_supervisor_without_second_factor_is_sent_to_enrolment(app, client):
+    with app.app_context():
+        user = make_user("supervisor")
+        commit()
+        email = user.email
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True))[1]
+    client.post("/login", data={"csrf_token": token, "email": email, "password": PASSWORD})
+    assert client.get("/account").status_code == 200, "the account page (enrolment) stays reachable"
+    inbox = client.get("/inbox")
+    assert inbox.status_code == 302 and inbox.headers["Location"].endswith("/account")
+    assert client.get("/api/me").status_code == 403
+
+
+def test_a_stranger_cannot_lock_a_bidder_out(app, client):
+    """The limit counts failures per (account, address): guesses from elsewhere do not block the owner."""
+    with app.app_context():
+        user = make_user("bidder")
+        commit()
+        email = user.email
+        for _ in range(app.config["GGZY_LOGIN_MAX_FAILURES"] + 1):
+            with pytest.raises((Unauthorized, TooManyRequests)):
+                identity.authenticate(email=email, password="wrong-password", ip="203.0.113.9")
+            commit()
+        with pytest.raises(TooManyRequests):
+            identity.authenticate(email=email, password=PASSWORD, ip="203.0.113.9")
+        assert identity.authenticate(email=email, password=PASSWORD, ip="198.51.100.7").id == user.id
