@@ -217,3 +217,23 @@ def events_sweep(grace):
     from core.events import sweep
 
     click.echo(f"re-dispatched {sweep(grace_seconds=grace)} deliveries")
+
+
+@root.command("demo-code")
+@click.argument("email")
+@with_appcontext
+def demo_code(email):
+    """Print the current one-time code of a demo user (demo installs only)."""
+    import pyotp
+    from sqlalchemy import select
+
+    from core.clock import now
+    from core.db import db as database
+    from core.models import User
+
+    if current_app.config["GGZY_ENV"] != "demo":
+        raise click.ClickException("demo-code exists only in the demo (GGZY_ENV=demo)")
+    user = database.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None or not user.totp_secret:
+        raise click.ClickException(f"{email} has no second factor enrolled")
+    click.echo(pyotp.TOTP(user.totp_secret).at(now()))

@@ -63,9 +63,27 @@ def seed_demo() -> bool:
                                     organisation=orgs[org_index] if org_index is not None else None)
         if role in ("bidder", "agency", "supervisor"):
             register_demo_keys(user)
+        if user.needs_totp:
+            enrol_demo_totp(user)
     for module in _domain_seeders():
         module.seed()
     return True
+
+
+def enrol_demo_totp(user) -> None:
+    """Demo only: enrol the second factor so a newcomer can sign in with `ggzy demo-code EMAIL`."""
+    import pyotp
+
+    from core import identity
+
+    identity.start_totp(user)
+    identity.confirm_totp(user, pyotp.TOTP(user.totp_secret).at(_now()))
+
+
+def _now():
+    from core.clock import now
+
+    return now()
 
 
 def _domain_seeders():
@@ -150,7 +168,7 @@ def _print_logins(port: int) -> None:
     click.echo(f"password for every demo user: {DEMO_PASSWORD}")
     for email, name, role, _org in USERS:
         click.echo(f"  {role:13} {email:24} {name}")
-    click.echo("supervisor and admin: enrol a second factor at first sign-in (account page).")
+    click.echo("supervisor and admin sign in with a one-time code too: `ggzy demo-code EMAIL` prints it.")
     click.echo("Ctrl-C stops web, worker and scheduler.\n")
 
 
