@@ -1,0 +1,125 @@
+"""RFC 8785 (JCS) canonical JSON: the ``rfc8785`` package, with a fast path proven equal to it.
+
+Why a fast path: the pure-Python ``rfc8785.dumps`` costs ~190 µs for a 600-byte record on the
+target machine — more than the Ed25519 signature — and would cap sealing and verification.  For
+the JSON our records contain (strings, safe integers, booleans, null; no floats) the standard
+library's C encoder with sorted keys writes exactly the JCS bytes, provided that:
+
+* there is no float (JCS prints numbers the ECMAScript way; Python's repr differs),
+* every integer is within ±(2^53 − 1) (I-JSON; ``rfc8785`` refuses others),
+* no string contains a character outside the BMP *in an object key* (JCS sorts keys by UTF-16
+  code units, Python by code points; the two orders agree inside the BMP), and no lone
+  surrogate anywhere (not UTF-8 encodable: JCS refuses it; so do we).
+
+Escaping agrees: both write only ``"``, ``\\`` and control characters escaped, with the short
+forms ``\\b \\f \\n \\r \\t`` and lower-case ``\\u00xx`` otherwise.  Anything outside the fast
+path goes to ``rfc8785`` itself.  ``tests/archive/test_jcs.py`` checks the equivalence with
+hypothesis.  Stdlib + rfc8785 only: the offline verifier imports this module.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+import rfc8785
+
+MAX_SAFE_INT = 2**53 - 1
+_ASTRAL_UTF8 = re.compile(rb"[\xf0-\xff]")
+
+
+class NotCanonical(ValueError):
+    """The value cannot be written as JCS (floats are refused upstream, see ``normalise``)."""
+
+
+def _fast_ok(value) -> bool:
+    """True when the stdlib encoder's output is byte-identical to JCS for ``value``."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str) or item is None or isinstance(item, bool):
+            continue
+        if isinstance(item, int):
+            if not -MAX_SAFE_INT <= item <= MAX_SAFE_INT:
+                return False
+        elif isinstance(item, dict):
+            for key in item:
+                if not isinstance(key, str) or any(ord(ch) > 0xFFFF for ch in key):
+                    return False
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        else:  # float, Decimal, bytes, …
+            return False
+    return True
+
+
+def _stdlib(value) -> bytes:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                      allow_nan=False).encode("utf-8")
+
+
+def dumps(value) -> bytes:
+    """The RFC 8785 canonical bytes of ``value``.
+
+    :raises NotCanonical: lone surrogates, unsupported types, out-of-range numbers
+    """
+    try:
+        if _fast_ok(value):
+            return _stdlib(value)
+        return rfc8785.dumps(value)
+    except (UnicodeEncodeError, rfc8785.CanonicalizationError, ValueError, TypeError) as exc:
+        raise NotCanonical(str(exc)) from exc
+
+
+class _FloatSeen(Exception):
+    pass
+
+
+def _no_float(text: str):
+    raise _FloatSeen(text)
+
+
+def _safe_int(text: str) -> int:
+    value = int(text)
+    if not -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
+        raise _FloatSeen(text)
+    return value
+
+
+def loads_canonical(data: bytes) -> tuple[bool, object]:
+    """Parse ``data``: ``(True, value)`` only if ``data`` is the exact JCS form of ``value``.
+
+    Duplicate keys, insignificant whitespace, needless escapes, unsorted keys and non-shortest
+    numbers all make the re-serialisation differ, so they are all refused.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False, None
+    try:
+        value = json.loads(text, parse_float=_no_float, parse_int=_safe_int,
+                           parse_constant=_no_float)
+    except _FloatSeen:
+        return _slow_canonical(text, data)
+    except ValueError:
+        return False, None
+    if _ASTRAL_UTF8.search(data):  # astral characters: key order may differ, let rfc8785 decide
+        return _slow_canonical(text, data)
+    try:
+        return _stdlib(value) == data, value
+    except (UnicodeEncodeError, ValueError):
+        return False, None
+
+
+def _int_or_double(text: str) -> int | float:
+    """JSON numbers are doubles (RFC 8785 §3.2.2.3): a large integer literal is read as one."""
+    value = int(text)
+    return value if -MAX_SAFE_INT <= value <= MAX_SAFE_INT else float(value)
+
+
+def _slow_canonical(text: str, data: bytes) -> tuple[bool, object]:
+    try:
+        value = json.loads(text, parse_int=_int_or_double)
+        return rfc8785.dumps(value) == data, value
+    except (ValueError, rfc8785.CanonicalizationError):
+        return False, None

@@ -1,0 +1,49 @@
+"""The fast canonicaliser is byte-identical to the rfc8785 package, and the parser refuses non-JCS."""
+from __future__ import annotations
+
+import json
+
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from archive import jcs
+
+texts = st.text(alphabet=st.characters(codec="utf-8"), max_size=12)
+scalars = st.none() | st.booleans() | st.integers(-(2**60), 2**60) | texts | st.floats(allow_nan=False, allow_infinity=False)
+values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(texts, inner, max_size=4),
+                      max_leaves=20)
+
+
+@settings(max_examples=400, deadline=None)
+@given(values)
+def test_dumps_equals_rfc8785(value):
+    try:
+        expected = rfc8785.dumps(value)
+    except rfc8785.CanonicalizationError:
+        return
+    assert jcs.dumps(value) == expected
+    ok, parsed = jcs.loads_canonical(expected)
+    assert ok and rfc8785.dumps(parsed) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(values)
+def test_reformatted_json_is_not_canonical(value):
+    try:
+        canonical = rfc8785.dumps(value)
+    except rfc8785.CanonicalizationError:
+        return
+    pretty = json.dumps(json.loads(canonical), indent=1, ensure_ascii=True).encode()
+    assert jcs.loads_canonical(pretty)[0] == (pretty == canonical)
+
+
+def test_known_differences_are_handled():
+    # UTF-16 key order differs from code-point order for astral vs high-BMP keys
+    value = {"\U0001f600": 1, "\ufb01": 2}
+    assert jcs.dumps(value) == rfc8785.dumps(value)
+    assert jcs.dumps({"a": 1e21, "b": 0.1}) == rfc8785.dumps({"a": 1e21, "b": 0.1})
+    for bad in (b'{"a":1,"a":1}', b'{"b":1,"a":2}', b'{"a": 1}', b'{"a":"\\u0041"}', b'{"a":1.0}',
+                b'{"a":-0}', b'{"a":NaN}', b'{"a":9007199254740993}', b'\xff', b'{"a":"\\ud800"}'):
+        assert not jcs.loads_canonical(bad)[0], bad
+    assert jcs.loads_canonical(b'{"a":"\\u001f\\n","b":[1,true,null]}') == (True, {"a": "\x1f\n", "b": [1, True, None]})
