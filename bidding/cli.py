@@ -1,0 +1,209 @@
+"""``ggzy bid keygen|pack|inspect|unseal`` and ``ggzy bid custody fetch|decrypt-share``.
+
+The bidder's and custodians' side: offline commands need neither the Flask app nor the database
+(only ``--platform`` talks to a server, over its public HTTP API).  Exit codes: 0 done, 1 the
+package or share is refused (reason on stderr, JSON report on stdout where there is one), 2 unusable
+input (missing file, bad option).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from bidding import container, custody, tool
+from bidding.schedule import ScheduleError
+
+logger = logging.getLogger(__name__)
+
+
+@click.group(name="bid")
+def cli():
+    """Bidder tool: make keys, seal a bid package, inspect and unseal it; custodians' shares."""
+
+
+def _fail(err: Exception, code: int = 1):
+    detail = getattr(err, "detail", None) or str(err)
+    click.echo(f"error: {getattr(err, 'code', 'error')}: {detail}", err=True)
+    for line in getattr(err, "errors", [])[1:]:
+        click.echo(f"  {line}", err=True)
+    sys.exit(code)
+
+
+@contextmanager
+def _refusals():
+    """PackageError/ScheduleError → exit 1 with the reason; missing files → exit 2."""
+    try:
+        yield
+    except (container.PackageError, ScheduleError) as err:
+        _fail(err, 1)
+    except (FileNotFoundError, FileExistsError, IsADirectoryError, PermissionError) as err:
+        _fail(err, 2)
+
+
+def _http(method: str, url: str, *, token: str | None = None, body=None, length: int | None = None) -> dict:
+    headers = {"Accept": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    if body is not None:
+        headers.update({"Content-Type": "application/octet-stream", "Content-Length": str(length)})
+    req = urllib.request.Request(url, data=body, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=600) as resp:  # noqa: S310 (the user's platform URL)
+            return json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        payload = json.loads(err.read() or b"{}")
+        raise container.PackageError(payload.get("error", f"http_{err.code}"),
+                                     payload.get("detail", str(err))) from None
+    except (urllib.error.URLError, OSError) as err:
+        raise container.PackageError("platform_unreachable", str(err)) from None
+
+
+@cli.command()
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="directory for the key files")
+@click.option("--force", is_flag=True, help="overwrite existing key files")
+def keygen(out_dir, force):
+    """Make a signing (Ed25519) and an encryption (X25519) key pair; prints the public halves."""
+    with _refusals():
+        click.echo(json.dumps(tool.keygen(out_dir, overwrite=force), indent=2))
+
+
+def _opening_public(opening_key: str | None, platform: str | None, lot: int) -> bytes:
+    if bool(opening_key) == bool(platform):
+        raise click.UsageError("give exactly one of --opening-key and --platform")
+    if opening_key:
+        return tool.parse_public(opening_key)
+    found = _http("GET", f"{platform.rstrip('/')}/api/bidding/lots/{lot}/opening-key")
+    raw = tool.parse_public(found["public_key"])
+    if container.key_id("x25519", raw) != found.get("kid"):
+        raise container.PackageError("bad_opening_key", "the platform's opening key does not match its id")
+    return raw
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--lot", type=click.IntRange(1, 2**31 - 1), required=True, help="lot id")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="package file")
+@click.option("--schedule", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="priced schedule, CSV or .xlsx (columns item and amount at least)")
+@click.option("--sign-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--encrypt-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--opening-key", help="the lot's opening public key (base64), for offline packing")
+@click.option("--platform", help="platform URL to fetch the lot's opening key from")
+@click.option("--dongle-serial", multiple=True, help="pricing-software dongle serial (repeatable)")
+@click.option("--segment-size", type=click.IntRange(container.MIN_SEGMENT, container.MAX_SEGMENT),
+              default=container.DEFAULT_SEGMENT, show_default=True)
+def pack(folder, lot, out, schedule, sign_key, encrypt_key, opening_key, platform, dongle_serial, segment_size):
+    """Seal FOLDER (every file in it) and the priced schedule into a package for one lot."""
+    with _refusals():
+        opening = _opening_public(opening_key, platform, lot)
+        total = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) + (
+            schedule.stat().st_size if schedule else 0)
+        with click.progressbar(length=total, label="sealing", file=sys.stderr,
+                               hidden=not sys.stderr.isatty()) as bar:
+            manifest = tool.pack_folder(folder=folder, out=out, lot_id=lot, opening_public=opening,
+                                        sign_key=sign_key, encrypt_key=encrypt_key, schedule=schedule,
+                                        dongle_serials=list(dongle_serial), segment_size=segment_size,
+                                        progress=bar.update)
+        click.echo(json.dumps({"package": str(out), "bidder_key_id": manifest["bidder_key_id"],
+                               "opening_key_id": manifest["opening_key_id"],
+                               "files": len(manifest["files"]) - 1,
+                               "ciphertext_sha256": manifest["payload"]["sha256"]}, indent=2))
+
+
+@cli.command()
+@click.argument("package", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--public-key", help="the Ed25519 public key (base64) the signer must have")
+@click.option("--platform", help="also check online: lot, opening key, registered and valid signer")
+@click.option("--token", envvar="GGZY_TOKEN", help="API token for --platform (or GGZY_TOKEN)")
+def inspect(package, public_key, platform, token):
+    """Show the manifest and verify it without any private key (signature, sizes, hashes)."""
+    with _refusals():
+        report = tool.inspect(package, expected_public_key=public_key)
+        if platform:
+            lot = report["manifest"]["lot_id"]
+            with open(package, "rb") as fh:
+                report["platform"] = _http("POST", f"{platform.rstrip('/')}/api/bidding/lots/{lot}/package-check",
+                                           token=token, body=fh, length=package.stat().st_size)
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+@cli.command()
+@click.argument("package", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="new directory")
+@click.option("--key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="X25519 private key (the bidder's encrypt.pem)")
+@click.option("--share", "shares", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="a custodian's decrypted share (give two; the key is rebuilt in memory only)")
+def unseal(package, out_dir, key, shares):
+    """Open PACKAGE into a new directory with the bidder's key or two custodians' shares."""
+    if bool(key) == bool(shares):
+        raise click.UsageError("give --key or at least two --share files")
+    with _refusals():
+        if key:
+            result = tool.unseal(package, out_dir, key=key)
+        else:
+            opening = custody.rebuild_opening_key([custody.ClearShare.from_json(p.read_text()) for p in shares])
+            with open(package, "rb") as fh:
+                from bidding import sealing
+
+                result = sealing.unseal(fh, out_dir, private_key=opening)
+        out_dir.with_name(f"{out_dir.name}.info.json").write_text(
+            json.dumps({"manifest": result.manifest, "info": result.info, "files": result.files},
+                       indent=2, ensure_ascii=False))
+        click.echo(json.dumps({"out": str(out_dir), "files": result.files,
+                               "schedule_total": (result.info.get("schedule") or {}).get("total")},
+                              indent=2, ensure_ascii=False))
+
+
+@cli.group(name="custody")
+def custody_group():
+    """Custodians: fetch your sealed shares and decrypt them on your own machine."""
+
+
+@custody_group.command()
+@click.option("--platform", required=True, help="platform URL")
+@click.option("--token", envvar="GGZY_TOKEN", required=True, help="API token (or GGZY_TOKEN)")
+@click.option("--lot", type=click.IntRange(1, 2**31 - 1), help="only this lot")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+def fetch(platform, token, lot, out_dir):
+    """Download your encrypted shares (they stay encrypted until decrypt-share)."""
+    with _refusals():
+        query = f"?lot_id={lot}" if lot else ""
+        shares = _http("GET", f"{platform.rstrip('/')}/api/bidding/shares{query}", token=token)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for share in shares:
+            path = out_dir / f"share-lot{share['lot_id']}-x{share['x']}.json"
+            path.write_text(json.dumps(share, indent=2))
+            click.echo(str(path))
+
+
+@custody_group.command("decrypt-share")
+@click.argument("share", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--key", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="your X25519 private key (encrypt.pem)")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="where to write the decrypted share (mode 0600)")
+def decrypt_share(share, key, out):
+    """Decrypt one share with your private key; keep the result as secret as the key itself."""
+    import os
+
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    with _refusals():
+        try:
+            record = json.loads(share.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise custody.CustodyError("bad_share", f"{share} is not JSON") from None
+        clear = custody.decrypt_share(record, tool.load_private(key, X25519PrivateKey))
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(clear.to_json())
+        click.echo(json.dumps({"lot_id": clear.lot_id, "opening_key_id": clear.opening_key_id, "x": clear.x,
+                               "out": str(out)}))
