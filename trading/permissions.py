@@ -1,0 +1,50 @@
+"""The trading operations in the one permission table (core.permissions), and the path
+parameters the object-level checks load.
+
+Reading the portal is public (EBM Art.9, 20).  Tender content changes only on the tenderee side:
+the agency organisation that owns the project, or a ``tenderee_rep`` on the lot.  Supervisors
+read everything and issue instructions (suspend, resume, blacklist) but are in no rule that
+changes a tender's content (EBM Art.3).  Time conditions (downloaders before the deadline) are
+states of the lot, checked by the services.
+"""
+from __future__ import annotations
+
+from core.permissions import PARAM_MODELS, _r, declare
+from trading.models import BlacklistEntry, Lot, Objection, Project, TenderDocument
+
+TENDEREE = {"owner_roles": {"agency"}, "grants": {"tenderee_rep"}}
+SUPERVISION = {"supervisor", "admin"}
+
+OPERATIONS = {
+    "trading.portal.read": _r(public=True, description="notices, lots, documents list, timeline, procedures"),
+    "trading.blacklist.read": _r(public=True, description="the credit blacklist while in force"),
+    "trading.projects.create": _r(roles={"agency"}, writes=True, description="register a project with draft lots"),
+    "trading.lots.console": _r(roles={"agency", *SUPERVISION}, description="own (agency) or all (supervisor) lots"),
+    "trading.lots.update": _r(writes=True, description="edit a draft lot", **TENDEREE),
+    "trading.lots.publish": _r(writes=True, description="publish notice and documents", **TENDEREE),
+    "trading.lots.cancel": _r(writes=True, description="terminate the tender (TBR Art.31)", **TENDEREE),
+    "trading.documents.upload": _r(writes=True, description="add a tender document to a draft", **TENDEREE),
+    "trading.documents.download": _r(roles={"bidder", "supervisor"}, **TENDEREE,
+                                     description="any registered bidder, no sign-up step (EBM Art.20)"),
+    "trading.downloads.list": _r(roles={"supervisor"}, **TENDEREE,
+                                 description="tenderee side always; supervisors after the deadline (EBM Art.21)"),
+    "trading.amendments.create": _r(writes=True, description="clarify or change the documents", **TENDEREE),
+    "trading.objections.create": _r(roles={"bidder"}, writes=True, description="object to the tender documents"),
+    "trading.objections.list": _r(roles={"bidder", *SUPERVISION}, **TENDEREE,
+                                  description="bidders see their own"),
+    "trading.objections.read": _r(roles=SUPERVISION, owner_roles={"bidder", "agency"}, grants={"tenderee_rep"},
+                                  description="the filer, the tenderee side, supervisors"),
+    "trading.objections.answer": _r(writes=True, description="answer within the reply period", **TENDEREE),
+    "trading.lots.suspend": _r(roles={"supervisor"}, writes=True, description="supervision instruction (EBM Art.52)"),
+    "trading.lots.resume": _r(roles={"supervisor"}, writes=True, description="lift a suspension"),
+    "trading.lots.audit": _r(roles=SUPERVISION, description="the audit trail of one lot"),
+    "trading.blacklist.manage": _r(roles={"supervisor"}, writes=True, description="list or lift a listing"),
+    "trading.pages.agency": _r(roles={"agency"}, writes=True, description="agency console"),
+    "trading.pages.supervisor": _r(roles={"supervisor"}, writes=True, description="supervisor console"),
+}
+
+for _op, _rule in OPERATIONS.items():
+    declare(_op, _rule)
+
+PARAM_MODELS.update({"project_id": Project, "lot_id": Lot, "tender_document_id": TenderDocument,
+                     "objection_id": Objection, "blacklist_entry_id": BlacklistEntry})

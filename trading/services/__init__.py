@@ -1,0 +1,47 @@
+"""The rules of the trading domain, as keyword-only functions that flush and never commit.
+
+Split by use case (STYLE: a room past ~400 lines becomes a package); the public names are
+re-exported here, so callers (api, views, tasks, other domains) import ``trading.services``.
+"""
+from trading.services.amendments import issue_amendment
+from trading.services.blacklist import (
+    add_entry,
+    bidder_exclusions,
+    in_force,
+    is_blacklisted,
+    matches,
+    revoke_entry,
+)
+from trading.services.common import config_of, is_tenderee_side
+from trading.services.documents import download_document, downloads, upload_document, visible_document
+from trading.services.lots import (
+    bid_counters,
+    cancel_lot,
+    close_bidding,
+    close_due_lots,
+    count_bids,
+    create_project,
+    publish_lot,
+    resume_lot,
+    suspend_lot,
+    update_lot,
+)
+from trading.services.objections import answer_objection, file_objection, objections_for
+from trading.services.portal import (
+    console_lots,
+    lot_audit_trail,
+    notices_of,
+    search_notices,
+    timeline,
+    visible_lot,
+    visible_project,
+)
+
+__all__ = [
+    "add_entry", "answer_objection", "bid_counters", "bidder_exclusions", "cancel_lot", "close_bidding",
+    "close_due_lots", "config_of", "console_lots", "count_bids", "create_project", "download_document",
+    "downloads", "file_objection", "in_force", "is_blacklisted", "is_tenderee_side", "issue_amendment",
+    "lot_audit_trail", "matches", "notices_of", "objections_for", "publish_lot", "resume_lot", "revoke_entry",
+    "search_notices", "suspend_lot", "timeline", "update_lot", "upload_document", "visible_document",
+    "visible_lot", "visible_project",
+]

@@ -1,0 +1,237 @@
+"""Projects and lots: create, edit the draft, publish, cancel, suspend/resume, close bidding."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from core import events
+from core.clock import now
+from core.db import db
+from core.errors import ValidationFailed
+from core.models import Organisation
+from core.notifications import notify
+from trading import procedures
+from trading.errors import StateConflict
+from trading.fsm import S
+from trading.models import Download, Lot, Objection, Project
+from trading.procedures import procedure_for
+from trading.services.common import (
+    add_notice,
+    config_of,
+    env,
+    iso,
+    lot_audit,
+    lot_title,
+    require_state,
+    schedule_close,
+    transition,
+)
+
+logger = logging.getLogger(__name__)
+
+#: filled by the bidding domain: each callable returns the number of valid bids of a lot.  Trading
+#: never imports bidding; with no counter registered, closing cannot judge the bid count.
+bid_counters: list[Callable[[int], int]] = []
+LOT_FIELDS = ("name", "estimate", "max_price", "bond_amount", "bid_deadline", "issue_end", "invitees")
+
+
+def create_project(*, actor, name: str, category: str, mode: str, region: str, tenderee_name: str,
+                   lots: list[dict], code: str | None = None, tenderee_contact: str = "", funding: str = "",
+                   description: str = "") -> Project:
+    """Register a project with its lots as drafts; the agency's organisation owns them.
+
+    :raises RuleViolation: unknown procedure, or the demo procedure outside the demo
+    :raises ValidationFailed: no lots, duplicate code
+    """
+    procedure_for(category, mode, env=env())
+    if not lots:
+        raise ValidationFailed("a project needs at least one lot", code="no_lots")
+    if code and db.session.scalar(select(Project.id).where(Project.code == code)):
+        raise ValidationFailed(f"project code {code} is already used", code="duplicate_code")
+    project = Project(code=code or f"tmp-{uuid.uuid4().hex[:16]}", name=name, category=category, mode=mode,
+                      region=region, tenderee_name=tenderee_name, tenderee_contact=tenderee_contact,
+                      funding=funding, description=description, agency_org_id=actor.organisation_id,
+                      created_by=actor.id)
+    db.session.add(project)
+    db.session.flush()
+    if not code:
+        project.code = f"{'GC' if category == 'construction' else 'CG' if category == 'gov_procurement' else 'DEMO'}" \
+                       f"-{now().year}-{project.id:05d}"
+    for spec in lots:
+        add_lot(actor=actor, project=project, **spec)
+    return project
+
+
+def add_lot(*, actor, project: Project, name: str, estimate: Decimal, bid_deadline: dt.datetime,
+            max_price: Decimal | None = None, bond_amount: Decimal | None = None,
+            issue_end: dt.datetime | None = None, invitees: list[int] | None = None) -> Lot:
+    """Add a draft lot; the bond cap is checked now, the schedule at publication."""
+    number = len(project.lots) + 1
+    lot = Lot(project=project, number=number, name=name, estimate=estimate, max_price=max_price,
+              bond_amount=bond_amount, bid_deadline=bid_deadline, issue_end=issue_end,
+              invitees=_invitees(invitees or []), state=str(S.DRAFT))
+    db.session.add(lot)
+    db.session.flush()
+    procedures.check_bond(config_of(lot), bond=bond_amount, base=estimate)
+    lot_audit(lot, "lot.created", actor=actor, project_id=project.id, name=name)
+    return lot
+
+
+def _invitees(ids: list[int]) -> list[int]:
+    unique = sorted(set(ids))
+    found = set(db.session.scalars(select(Organisation.id).where(Organisation.id.in_(unique)))) if unique else set()
+    missing = [i for i in unique if i not in found]
+    if missing:
+        raise ValidationFailed(f"unknown organisations invited: {missing}", code="unknown_invitee")
+    return unique
+
+
+def update_lot(*, actor, lot: Lot, changes: dict) -> Lot:
+    """Edit a draft; once published, only an amendment changes the tender (TBR Art.21)."""
+    require_state(lot, S.DRAFT, what="edit (issue an amendment instead)")
+    unknown = sorted(set(changes) - set(LOT_FIELDS))
+    if unknown:
+        raise ValidationFailed(f"{', '.join(unknown)} cannot be changed", code="not_editable")
+    merged = {name: changes.get(name, getattr(lot, name)) for name in LOT_FIELDS}
+    procedures.check_bond(config_of(lot), bond=merged["bond_amount"], base=merged["estimate"])
+    if "invitees" in changes:
+        merged["invitees"] = _invitees(changes["invitees"])
+    for name in changes:  # checked first, applied after: a refusal leaves the draft as it was
+        setattr(lot, name, merged[name])
+    lot_audit(lot, "lot.updated", actor=actor, fields=sorted(changes))
+    return lot
+
+
+def publish_lot(*, actor, lot: Lot) -> Lot:
+    """Publish notice and documents: the schedule must satisfy the procedure table.
+
+    :raises StateConflict: not a draft, or no tender document uploaded
+    :raises RuleViolation: ``bidding_period_too_short`` (TBL Art.24), ``doc_issue_too_short``
+        (TBR Art.16), ``too_few_invitees`` (TBL Art.17), ``bond_too_high`` (TBR Art.26)
+    """
+    require_state(lot, S.DRAFT, what="publish")
+    config = config_of(lot)
+    if not lot.documents:
+        raise StateConflict("upload the tender documents before publishing", code="no_documents",
+                            rule="电子招标投标办法 第十九条")
+    start = now()
+    issue_end = lot.issue_end or lot.bid_deadline
+    procedures.check_schedule(config, issue_start=start, issue_end=issue_end, deadline=lot.bid_deadline)
+    procedures.check_bond(config, bond=lot.bond_amount, base=lot.estimate)
+    if config.min_invitees:
+        procedures.check_invitees(config, len(lot.invitees))
+    lot.issue_start, lot.issue_end, lot.published_at = start, issue_end, start
+    transition(lot, "publish", actor=actor)
+    kind = "invitation" if lot.project.mode == "invited" else "tender_notice"
+    add_notice(lot, kind, f"{lot_title(lot)} 招标公告", lot.project.description)
+    events.record("trading.lot_published", {"lot_id": lot.id, "project_id": lot.project_id,
+                                            "procedure": config.key, "published_at": iso(start),
+                                            "bid_deadline": iso(lot.bid_deadline)})
+    schedule_close(lot)
+    return lot
+
+
+def cancel_lot(*, actor, lot: Lot, reason: str) -> Lot:
+    """Terminate the tender (终止招标): announce it and tell everyone who got the documents (TBR Art.31)."""
+    old = transition(lot, "cancel", actor=actor, reason=reason)
+    if old != S.DRAFT:
+        add_notice(lot, "cancellation", f"{lot_title(lot)} 终止公告", reason)
+        notify_downloaders(lot, subject=f"招标终止：{lot_title(lot)}", body=reason)
+    events.record("trading.lot_cancelled", {"lot_id": lot.id, "from_state": old, "reason": reason})
+    return lot
+
+
+def suspend_lot(*, actor, lot: Lot, reason: str) -> Lot:
+    """A supervisor's instruction (EBM Art.52): every step of the lot waits until it is lifted."""
+    old = transition(lot, "suspend", actor=actor, reason=reason)
+    add_notice(lot, "suspension", f"{lot_title(lot)} 暂停公告", reason)
+    events.record("trading.lot_suspended", {"lot_id": lot.id, "from_state": old, "reason": reason})
+    return lot
+
+
+def resume_lot(*, actor, lot: Lot, reason: str = "") -> Lot:
+    """Lift a suspension: back to the state before it.
+
+    :raises StateConflict: ``deadline_passed_during_suspension`` — bidders lost time they were
+        promised, so the tenderee must first move the deadline by an amendment (TBR Art.21)
+    """
+    if lot.state == S.SUSPENDED and lot.resume_state == S.PUBLISHED and lot.bid_deadline <= now():
+        raise StateConflict("the bid deadline passed during the suspension; the tenderee must issue an "
+                            "amendment with a new deadline before the lot resumes",
+                            code="deadline_passed_during_suspension", rule="招标投标法实施条例 第二十一条")
+    transition(lot, "resume", actor=actor, reason=reason)
+    add_notice(lot, "resumption", f"{lot_title(lot)} 恢复公告", reason)
+    events.record("trading.lot_resumed", {"lot_id": lot.id, "to_state": lot.state, "reason": reason})
+    if lot.state == S.PUBLISHED:
+        schedule_close(lot)
+    return lot
+
+
+def count_bids(lot_id: int) -> int | None:
+    """The bid count from the registered counters (bidding fills them), or None if none is registered."""
+    if not bid_counters:
+        return None
+    return sum(counter(lot_id) for counter in bid_counters)
+
+
+def close_bidding(*, lot_id: int) -> str:
+    """The deadline job: close bidding, or fail the lot with fewer than 3 bids (TBR Art.44).
+
+    Safe to run twice or early: it acts only on a published lot whose deadline has passed and
+    that no unanswered objection holds (TBR Art.22); otherwise it re-arms the job and returns why.
+    """
+    lot = db.session.get(Lot, lot_id)
+    if lot is None:
+        return "missing"
+    if lot.state != S.PUBLISHED:
+        return f"skipped:{lot.state}"
+    moment = now()
+    if moment < lot.bid_deadline:
+        schedule_close(lot)
+        return "not_due"
+    config = config_of(lot)
+    if config.objection_suspends and _open_objections(lot.id):
+        return "held_by_objection"
+    bids = count_bids(lot.id)
+    lot.closed_at = moment
+    outcome = "closed"
+    if bids is not None and not procedures.enough_bids(config, bids):
+        outcome = "failed"
+        reason = f"fewer than {config.min_bids.value} bids ({bids}): no opening, re-tender"
+        transition(lot, "fail", reason=reason)
+        add_notice(lot, "failure", f"{lot_title(lot)} 招标失败公告", reason)
+        events.record("trading.lot_failed", {"lot_id": lot.id, "bids": bids, "reason": "too_few_bids",
+                                             "rule": config.min_bids.article})
+    else:
+        transition(lot, "close_bidding", reason="bid deadline reached")
+    events.record("bidding.bidding_closed", {"lot_id": lot.id, "closed_at": iso(moment), "bids": bids,
+                                             "outcome": outcome, "deadline": iso(lot.bid_deadline)})
+    return outcome
+
+
+def close_due_lots(*, limit: int = 200) -> dict[int, str]:
+    """Catch up: close every published lot whose deadline has passed (a missed or lost job)."""
+    ids = db.session.scalars(select(Lot.id).where(Lot.state == S.PUBLISHED, Lot.bid_deadline <= now())
+                             .order_by(Lot.bid_deadline).limit(limit)).all()
+    return {lot_id: close_bidding(lot_id=lot_id) for lot_id in ids}
+
+
+def _open_objections(lot_id: int) -> list[Objection]:
+    return db.session.scalars(select(Objection).where(Objection.lot_id == lot_id,
+                                                      Objection.answered_at.is_(None))).all()
+
+
+def notify_downloaders(lot: Lot, *, subject: str, body: str, link: str = "") -> int:
+    """One message to every user who downloaded a document of the lot; returns how many."""
+    from core.models import User
+
+    user_ids = sorted(set(db.session.scalars(select(Download.user_id).where(Download.lot_id == lot.id))))
+    for user_id in user_ids:
+        notify(user=db.session.get(User, user_id), subject=subject, body=body,
+               link=link or f"/lots/{lot.id}")
+    return len(user_ids)
