@@ -118,14 +118,19 @@ def write_dir(bag: dict[str, bytes], root: Path) -> Path:
     return root
 
 
-def write_tar(bag: dict[str, bytes], target: Path, top: str = "bundle") -> Path:
-    """A plain (uncompressed) tar with one top directory, deterministic member order and times."""
-    with tarfile.open(target, "w", format=tarfile.PAX_FORMAT) as tar:
+def write_tar(bag: dict[str, bytes], target, top: str = "bundle"):
+    """A plain (uncompressed) tar with one top directory, deterministic member order and times.
+
+    ``target`` is a path or a writable binary file object.
+    """
+    opened = tarfile.open(fileobj=target, mode="w", format=tarfile.PAX_FORMAT) if hasattr(target, "write") \
+        else tarfile.open(target, "w", format=tarfile.PAX_FORMAT)
+    with opened as tar:
         for path in sorted(bag):
             info = tarfile.TarInfo(f"{top}/{path}")
             info.size, info.mtime, info.mode = len(bag[path]), 0, 0o644
             tar.addfile(info, io.BytesIO(bag[path]))
-    return Path(target)
+    return target
 
 
 def read(path: Path) -> dict[str, bytes]:

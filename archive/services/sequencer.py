@@ -165,7 +165,7 @@ def _insert_rows(pending, sealed, leaves, size: int, segment: ArchiveSegment) ->
 
 def _checkpoint(size: int, root: bytes, moment: dt.datetime) -> ArchiveCheckpoint:
     doc, data = sign_checkpoint(size=size, root=root, moment=moment)
-    key = f"archive/checkpoints/{size:012d}.json"
+    key = f"archive/checkpoints/{size:012d}-{hashlib.sha256(data).hexdigest()[:16]}.json"
     until = retention.retain_until("platform", moment)
     storage().put(key, data, sha256=hashlib.sha256(data).hexdigest(), content_type="application/json",
                   retain_until=until, write_once=True)
