@@ -60,7 +60,13 @@ def hamming(a: str, b: str) -> int:
 
 def to_uint64(values: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(uint64 SimHash per value, bool mask of values that are SimHashes)."""
-    mask = np.fromiter((is_simhash(v) for v in values), dtype=bool, count=len(values))
-    arr = np.fromiter((int(v, 16) if m else 0 for v, m in zip(values, mask, strict=True)),
-                      dtype=np.uint64, count=len(values))
+    arr = np.zeros(len(values), dtype=np.uint64)
+    mask = np.zeros(len(values), dtype=bool)
+    for i, v in enumerate(values):
+        if len(v) == 16:
+            try:
+                arr[i] = int(v, 16)
+                mask[i] = True
+            except ValueError:
+                continue
     return arr, mask

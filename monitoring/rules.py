@@ -17,7 +17,7 @@ from collections import defaultdict
 import numpy as np
 
 from monitoring import docsim
-from monitoring.table import BidTable
+from monitoring.table import BidTable, unique
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +58,8 @@ def shared_values(table: BidTable, codes: np.ndarray) -> list[tuple[int, int, np
         return []
     nv, nb = int(codes.max()) + 1, max(table.n_bidders, 1)
     key = blk_of_row[rows] * nv + codes[rows]
-    uniq = np.unique(key * nb + table.bidder[rows])
-    keys, cnt = np.unique(uniq // nb, return_counts=True)
+    uniq = unique(key * nb + table.bidder[rows])
+    keys, cnt = unique(uniq // nb, return_counts=True)
     hit = keys[cnt >= 2]
     if len(hit) == 0:
         return []

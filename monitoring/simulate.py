@@ -75,6 +75,8 @@ class Simulator:
                  n_firms: int | None = None) -> None:
         self.rng = np.random.default_rng(seed)
         self.py = random.Random(seed)
+        #: bidders per lot = 2 + Poisson(extra_bidders)
+        self.extra_bidders = 7.0
         self.n_tenders = n_tenders
         self.n_firms = n_firms or max(60, n_tenders // 5)
         self.plant = plant_per_kind if plant_per_kind is not None else max(4, n_tenders // 100)
@@ -120,7 +122,7 @@ class Simulator:
         lots = []
         for t in range(self.n_tenders):
             c = int(self.rng.integers(0, self.n_cells))
-            k = 2 + int(self.rng.poisson(7))
+            k = 2 + int(self.rng.poisson(self.extra_bidders))
             firms = self._draw_bidders(cells[c], k)
             lot = self._tender(t, c, firms, np.zeros(len(firms)))
             lot["prices"] = self.competitive_prices(firms, lot["estimate"])

@@ -136,3 +136,20 @@ def from_columns(rows: dict[str, list], warnings: list[str] | None = None) -> Bi
                 dtype=np.int64, count=len(rows[name]))
             table.attr_values[name] = fz.values
     return table
+
+
+def unique(values: np.ndarray, return_counts: bool = False):
+    """Sorted unique integers (and counts) by sort + diff.
+
+    numpy 2.x's hash-based ``np.unique`` is several times slower than sorting on the
+    million-row int64 keys the rules build, and this is the hot path of a scan.
+    """
+    a = np.sort(np.asarray(values))
+    if len(a) == 0:
+        return (a, np.zeros(0, dtype=np.int64)) if return_counts else a
+    first = np.concatenate(([True], a[1:] != a[:-1]))
+    uniq = a[first]
+    if not return_counts:
+        return uniq
+    idx = np.flatnonzero(first)
+    return uniq, np.diff(np.concatenate((idx, [len(a)])))

@@ -72,3 +72,33 @@ def test_bad_input_exits_2_with_a_clear_message(tmp_path):
     assert res.exit_code == 2 and "cannot open" in res.output
     res = runner.invoke(cli, ["evaluate", "--scan", str(bad), "--truth", str(bad)])
     assert res.exit_code == 2
+
+
+def test_scan_with_training_file_keeps_rule_evidence(simulated, tmp_path):
+    """--train: a random forest calibrates the price part; Art.40 hits still alert."""
+    import csv
+
+    planted = {r["tender_id"]: r["kind"] for r in csv.DictReader((simulated / "truth.csv").open())}
+    src = list(csv.DictReader((simulated / "bids.csv").open()))
+    train = tmp_path / "train.csv"
+    with train.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=[*src[0], "label"])
+        w.writeheader()
+        for row in src:
+            w.writerow({**row, "label": int(planted.get(row["tender_id"]) in ("rotation", "cover_bidding"))})
+    out = tmp_path / "scan.jsonl"
+    res = CliRunner().invoke(cli, ["scan", str(simulated / "bids.csv"), "--out", str(out),
+                                   "--train", str(train)])
+    assert res.exit_code == 0, res.output
+    recs = {r["tender_id"]: r for r in map(json.loads, out.read_text().splitlines()) if "tender_id" in r}
+    bond = [t for t, k in planted.items() if k == "shared_bond"]
+    assert all("ART40_6" in recs[t]["flags"] and recs[t]["score"] >= 0.5 for t in bond)
+    rings = [recs[t]["score"] for t, k in planted.items() if k == "rotation"]
+    clean = [r["score"] for t, r in recs.items() if t not in planted]
+    assert sum(rings) / len(rings) > sum(clean) / len(clean) + 0.3
+
+
+def test_train_without_label_column_exits_2(simulated, tmp_path):
+    res = CliRunner().invoke(cli, ["scan", str(simulated / "bids.csv"), "--out", str(tmp_path / "o"),
+                                   "--train", str(simulated / "bids.csv")])
+    assert res.exit_code == 2 and "label" in res.output
