@@ -12,7 +12,13 @@ from trading.fsm import LotState
 from trading.procedures import CATEGORIES, MODES
 from trading.services.portal import NOTICE_KINDS
 
-MONEY_RANGE = validate.Range(min=Decimal("0.01"), max=Decimal("999999999999.99"))
+MONEY_MAX = Decimal("999999999999.99")
+
+
+def MONEY_RANGE(value: Decimal) -> None:
+    """0.01 … 999,999,999,999.99 (Numeric(14,2)); a function, so the OpenAPI bounds stay strings' business."""
+    if not Decimal("0.01") <= value <= MONEY_MAX:
+        raise ValidationError(f"an amount from 0.01 to {MONEY_MAX}")
 #: deadlines far outside the holiday table are typos; the table refuses uncovered years anyway
 YEARS = validate.Range(min=dt.datetime(2000, 1, 1, tzinfo=dt.UTC), max=dt.datetime(2100, 1, 1, tzinfo=dt.UTC))
 
