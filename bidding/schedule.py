@@ -159,6 +159,8 @@ def to_decimal(value, *, money: bool = True) -> tuple[Decimal | None, str | None
         return None, "is not a number"
     if isinstance(value, float):
         number = Decimal(repr(value))
+        if not number.is_finite():
+            return None, "is not a finite number"
         if money and abs(number - number.quantize(CENT)) < Decimal("0.000001"):
             number = number.quantize(CENT)
     elif isinstance(value, int):

@@ -1,0 +1,17 @@
+"""Fixtures of the bidding tests.
+
+Users made by the factories get a cheap argon2 hash here: the tests need many users (custodians,
+bidders) and the production parameters cost ~0.5 s each on a busy 2-core machine.  Nothing in
+these tests signs in with a password, so the hash strength is irrelevant to what they check.
+"""
+from __future__ import annotations
+
+import pytest
+from argon2 import PasswordHasher
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashes(monkeypatch):
+    import core.identity
+
+    monkeypatch.setattr(core.identity, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
