@@ -104,7 +104,8 @@ class Report:
         return bool(self.checks) and all(c["ok"] for c in self.checks.values())
 
     def to_dict(self, code: int) -> dict:
-        return {"valid": code == VALID, "exit_code": code, **self.facts, "checks": self.checks}
+        ordered = {name: self.checks[name] for name in CHECKS if name in self.checks}
+        return {"valid": code == VALID, "exit_code": code, **self.facts, "checks": ordered}
 
 
 # --- small strict parsers ------------------------------------------------------------------------
@@ -417,6 +418,10 @@ def verify_files(files: dict[str, bytes], trust: Trust, prior_doc=None) -> tuple
     if "bagit.txt" not in files or STATEMENT not in files:
         return MALFORMED, {"valid": False, "exit_code": MALFORMED, "error": "not an archive bundle (bagit.txt "
                            "or data/statement.json missing)"}
+    try:
+        json.loads(files[STATEMENT])
+    except ValueError:
+        return MALFORMED, {"valid": False, "exit_code": MALFORMED, "error": "data/statement.json is not JSON"}
     report = _Verifier(files, trust, prior).run()
     code = VALID if report.valid else INVALID
     return code, report.to_dict(code)
