@@ -17,7 +17,7 @@ import platform
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import combinations
 from pathlib import Path
 
@@ -39,7 +39,7 @@ SCREEN_COLS = list(range(len(screens.SCREENS)))
 def machine() -> dict:
     sha = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parents[1]).stdout.strip()
-    return {"git_sha": sha, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    return {"git_sha": sha, "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": {"python": platform.python_version(), "platform": platform.platform(),
                         "processor": platform.processor() or platform.machine(),
                         "cpus": os.cpu_count()}}
