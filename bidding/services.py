@@ -22,6 +22,8 @@ from typing import BinaryIO
 
 from sqlalchemy import select
 
+from bidding import container, custody, sealing
+from bidding.models import KeyShare, OpeningKey
 from core import keys as registry
 from core.audit import audit
 from core.clock import now
@@ -29,8 +31,6 @@ from core.crypto import b64d
 from core.db import db
 from core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from core.models import Grant, User
-from bidding import container, custody, sealing
-from bidding.models import SLOTS, KeyShare, OpeningKey
 
 logger = logging.getLogger(__name__)
 
