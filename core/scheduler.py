@@ -13,7 +13,6 @@ import os
 import socket
 import threading
 
-from flask import current_app
 from sqlalchemy import JSON, Boolean, String, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column

@@ -6,13 +6,11 @@ import datetime as dt
 import re
 
 import pyotp
-
-from core import clock
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from core import identity
+from core import clock, identity
 from core.clock import frozen, now
 from core.db import db
 from core.errors import Conflict, TooManyRequests, Unauthorized, ValidationFailed

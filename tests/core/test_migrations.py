@@ -15,7 +15,6 @@ from core.cli import alembic_config
 from core.db import db
 from tests.conftest import app_config, database_url
 
-
 NOT_OURS = {"core_apscheduler_jobs", "core_alembic_version"}
 
 

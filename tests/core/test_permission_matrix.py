@@ -18,6 +18,7 @@ from core.models import ROLES, ApiToken
 from core.permissions import PARAM_MODELS, PERMISSIONS, allowed
 from tests.factories import bearer, make_org, make_user, token_for
 
+
 def _domain_builders() -> list:
     """Each domain adds its objects and actors in ``tests/<domain>/world.py::build(world)``."""
     import importlib
