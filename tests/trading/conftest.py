@@ -27,3 +27,6 @@ def cast(ctx):
     from tests.trading.helpers import actors
 
     return actors()
+
+
+from tests.core.test_browser import ARTIFACTS, browser, live_server  # noqa: E402,F401  (shared harness)
