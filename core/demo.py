@@ -61,8 +61,7 @@ def seed_demo() -> bool:
     for email, name, role, org_index in USERS:
         user = identity.create_user(email=email, name=name, role=role, password=DEMO_PASSWORD,
                                     organisation=orgs[org_index] if org_index is not None else None)
-        if role in ("bidder", "agency", "supervisor"):
-            register_demo_keys(user)
+        register_demo_keys(user)
         if user.needs_totp:
             enrol_demo_totp(user)
     for module in _domain_seeders():
@@ -94,20 +93,31 @@ def _domain_seeders():
 
 
 def register_demo_keys(user) -> None:
-    """Generate a user's (or its organisation's) key pair files and register them with proof."""
+    """Generate and register demo key pairs, keeping the private halves under instance/keys/demo/<email>/.
+
+    Enterprises and agencies get organisation keys (``sign.pem``, ``encrypt.pem``, used by the bidder
+    tool).  Future key-share holders — supervisors, agency staff who host openings, the trading centre's
+    admin — also get personal keys (``user-sign.pem``, ``user-encrypt.pem``): a share is encrypted to a
+    person, not to an organisation.
+    """
+    if user.organisation_id and user.role in ("bidder", "agency"):
+        _register_pair(user, {"organisation_id": user.organisation_id}, prefix="")
+    if user.role in ("agency", "supervisor", "admin"):
+        _register_pair(user, {"user_id": user.id}, prefix="user-")
+
+
+def _register_pair(user, owner: dict, prefix: str) -> None:
     from flask import current_app
 
     from core import crypto
     from core.keys import issue_challenge, owner_ref, platform_keys, register_key
 
     key_dir = Path(current_app.config["GGZY_KEY_DIR"]) / "demo" / user.email
-    owner = {"organisation_id": user.organisation_id} if user.role != "supervisor" else {"user_id": user.id}
     for kind in ("sign", "encrypt"):
-        path = key_dir / f"{kind}.pem"
-        if (user.role != "supervisor" and path.exists()) or _org_has_key(owner, kind):
+        if _org_has_key(owner, kind):
             continue
         private = crypto.generate(kind)
-        crypto.save_private(private, path)
+        crypto.save_private(private, key_dir / f"{prefix}{kind}.pem")
         challenge = issue_challenge(user)
         pub = crypto.b64e(crypto.raw_public(private))
         message = crypto.pop_message(challenge=challenge, kind=kind, public_key_b64=pub, owner=owner_ref(

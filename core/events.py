@@ -30,6 +30,7 @@ CATALOGUE: dict[str, tuple[str, ...]] = {
     "trading.document_downloaded": (_D,),
     **{f"bidding.{n}": (_D,) for n in ("bid_submitted", "bid_withdrawn", "bond_recorded")},
     "bidding.bidding_closed": (_D, "bidding", "experts"),
+    "bidding.opening_key_created": (_D,),
     **{f"bidding.{n}": (_D, "monitoring") for n in (
         "opening_started", "bid_unsealed", "unseal_failed", "opening_record_published", "opening_objection")},
     **{f"experts.{n}": (_D,) for n in ("draw_committed", "committee_drawn", "member_replaced", "conflict_declared")},

@@ -17,6 +17,8 @@ ROLES = ("bidder", "agency", "expert", "supervisor", "archivist", "pool_manager"
 GRANTS = ("tenderee_rep", "opening_host", "custodian", "draw_operator")
 #: roles whose login needs a TOTP second factor (DESIGN §3); custodians are handled per grant
 TOTP_ROLES = ("supervisor", "admin")
+#: grants whose holders keep a share of a lot's opening key
+SHARE_GRANTS = ("custodian", "opening_host")
 
 ORG_KINDS = ("enterprise", "agency", "tenderee", "trading_centre", "supervisor_dept", "platform_operator")
 
@@ -83,8 +85,8 @@ class User(db.Model):
 
     @property
     def needs_totp(self) -> bool:
-        """Supervisors, admins and anyone holding a custodian grant need a second factor."""
-        return self.role in TOTP_ROLES or any(g.grant == "custodian" for g in self.grants)
+        """Supervisors, admins and anyone holding a key share (custodian, opening host) need a second factor."""
+        return self.role in TOTP_ROLES or any(g.grant in SHARE_GRANTS for g in self.grants)
 
     def has_grant(self, grant: str, scope_type: str, scope_id: int) -> bool:
         return any(g.grant == grant and g.scope_type == scope_type and g.scope_id == scope_id
