@@ -237,3 +237,12 @@ def demo_code(email):
     if user is None or not user.totp_secret:
         raise click.ClickException(f"{email} has no second factor enrolled")
     click.echo(pyotp.TOTP(user.totp_secret).at(now()))
+
+
+@root.command("holidays")
+def holidays():
+    """Show which years the legal holiday table covers (GGZY_HOLIDAYS_FILE adds years)."""
+    from core.holidays import load_default
+
+    table = load_default()
+    click.echo("covered years: " + ", ".join(str(y) for y in sorted(table.years)))

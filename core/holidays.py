@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -179,9 +180,16 @@ def _parse_dates(year: int, raw: Mapping[str, list[str]] | list[str], names: dic
 
 @functools.cache
 def load_default() -> HolidayTable:
-    """The shipped table ``core/data/holidays_cn.json``, parsed once per process."""
+    """The shipped table ``core/data/holidays_cn.json``, extended by the admin's file named in
+    ``GGZY_HOLIDAYS_FILE`` (same format; new years, or corrections with ``"replace": true``),
+    parsed once per process."""
     text = resources.files("core").joinpath("data", "holidays_cn.json").read_text("utf-8")
-    return HolidayTable.from_json(json.loads(text))
+    table = HolidayTable.from_json(json.loads(text))
+    extra = os.environ.get("GGZY_HOLIDAYS_FILE")
+    if extra:
+        data = json.loads(Path(extra).read_text("utf-8"))
+        table = table.extend(HolidayTable.from_json(data), replace=bool(data.get("replace")))
+    return table
 
 
 def _table(table: HolidayTable | None) -> HolidayTable:

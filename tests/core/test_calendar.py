@@ -364,3 +364,23 @@ def test_lead_time_boundary_agrees_with_days_between(deadline, n, kind):
 def test_legal_date_is_utc_plus_eight(moment):
     """Asia/Shanghai has had no DST since 1991: the legal date is the UTC+8 date."""
     assert cal.legal_date(moment) == (moment + dt.timedelta(hours=8)).date()
+
+
+def test_admin_file_adds_a_year(tmp_path, monkeypatch):
+    """The holiday table is data an admin extends (GGZY_HOLIDAYS_FILE) without a code change."""
+    from core import holidays
+
+    extra = {"schema": "ggzy.holidays_cn/1", "years": [2099], "calendar": {"2099": {
+        "source": {"title": "test notice"}, "holidays": {"元旦": ["2099-01-01"]}, "workdays": {}}}}
+    path = tmp_path / "extra.json"
+    path.write_text(json.dumps(extra))
+    monkeypatch.setenv("GGZY_HOLIDAYS_FILE", str(path))
+    holidays.load_default.cache_clear()
+    try:
+        table = holidays.load_default()
+        assert 2099 in table.years and 2026 in table.years
+        assert not cal.is_working_day(dt.date(2099, 1, 1), table=table)
+        assert cal.is_working_day(dt.date(2099, 1, 2), table=table)
+    finally:
+        monkeypatch.delenv("GGZY_HOLIDAYS_FILE")
+        holidays.load_default.cache_clear()
