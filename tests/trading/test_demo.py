@@ -1,0 +1,77 @@
+"""The demo seed goes through the services on the demo clock and shows every state reached so far;
+the short demo procedure is refused outside GGZY_ENV=demo."""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+import pytest
+from sqlalchemy import select
+
+from core import clock
+from core.db import db
+from core.events import commit
+from core.models import User
+from tests.conftest import app_config
+from tests.factories import make_org, make_user
+from tests.trading.helpers import bj
+
+
+@pytest.fixture
+def demo_app(tmp_path, monkeypatch):
+    """A separate app with GGZY_ENV=demo on its own database; the system clock is pinned."""
+    from core.app import create_app
+
+    monkeypatch.setattr(clock, "system_now", lambda: bj(2026, 3, 2, 10))
+    app = create_app(app_config(GGZY_ENV="demo", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'demo.sqlite'}",
+                                GGZY_STORAGE_DIR=str(tmp_path / "storage"), GGZY_TASKS_EAGER=False))
+    with app.app_context():
+        db.create_all()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+    clock._cache.update({"offset": 0.0, "read_at": -1.0})
+
+
+def _demo_users():
+    agency_org = make_org(kind="agency", name="浙江甬诚工程咨询有限公司")
+    for name, role, org in (("agency", "agency", agency_org), ("tenderee", "agency", make_org(kind="tenderee")),
+                            ("supervisor", "supervisor", None), *((f"bidder{i}", "bidder", None) for i in range(1, 5))):
+        make_user(role, org=org, email=f"{name}@demo.ggzy")
+
+
+def test_seed_shows_every_state_reached_so_far(demo_app):
+    from trading import demo
+    from trading.models import BlacklistEntry, Lot
+
+    _demo_users()
+    demo.seed()
+    commit()
+    states = Counter(db.session.scalars(select(Lot.state)))
+    assert set(states) == {"draft", "published", "bidding_closed", "suspended", "cancelled"}
+    assert states["bidding_closed"] == 2
+    assert clock.now() > bj(2026, 3, 23), "the demo clock jumped past the first deadlines"
+    short = db.session.scalar(select(Lot).where(Lot.name == "施工标段"))
+    assert short.project.category == "demo" and short.bid_deadline - short.published_at == dt.timedelta(minutes=8)
+    assert db.session.scalar(select(db.func.count()).select_from(BlacklistEntry)) == 2
+
+
+def test_short_demo_lot_closes_minutes_later(demo_app):
+    from trading import demo, services
+
+    _demo_users()
+    lot = demo.demo_lot(actor=db.session.scalar(select(User).where(User.email == "agency@demo.ggzy")))
+    assert services.close_due_lots() == {}
+    clock.advance_demo_clock(8 * 60)
+    assert services.close_due_lots() == {lot.id: "closed"}
+
+
+def test_cli_lists_the_table_and_refuses_the_demo_lot_outside_the_demo(app):
+    from trading.cli import cli
+
+    runner = app.test_cli_runner()
+    out = runner.invoke(cli, ["procedures"])
+    assert out.exit_code == 0 and "招标投标法 第二十四条" in out.output and "(demo only)" in out.output
+    refused = runner.invoke(cli, ["demo-lot"])
+    assert refused.exit_code != 0 and "GGZY_ENV=demo" in refused.output
+    assert runner.invoke(cli, ["close-due"]).exit_code == 0
