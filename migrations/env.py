@@ -21,7 +21,12 @@ FOREIGN_TABLES = {"core_apscheduler_jobs"}
 
 
 def include_name(name, type_, _parent):
-    return not (type_ == "table" and name in FOREIGN_TABLES)
+    """Skip tables we do not own; with ``-x prefix=trading_`` autogenerate sees one domain only
+    (one concern per revision)."""
+    if type_ != "table":
+        return True
+    prefix = context.get_x_argument(as_dictionary=True).get("prefix")
+    return name not in FOREIGN_TABLES and (prefix is None or name.startswith(prefix))
 
 
 def run_migrations_online() -> None:
