@@ -205,7 +205,9 @@ def _procurement(mode: str) -> ProcedureConfig:
         report_within=Limit(7, kind="working", article=f"{GPL} 第四十七条"),
         min_invitees=Count(3, f"{GPL} 第三十四条") if mode == "invited" else None,
         notes=("质疑 does not suspend by law; the supervisor may suspend (政府采购法 第五十七条)",
-               "report_within is the contract filing (合同备案) of 政府采购法 第四十七条"),
+               "report_within is the contract filing (合同备案) of 政府采购法 第四十七条",
+               "max_candidates: 政府采购法实施条例 第四十三条 orders the candidates; the cap of 3 is "
+               "practice (GP87) not yet checked against the primary text [M]"),
     )
 
 

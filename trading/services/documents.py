@@ -11,7 +11,7 @@ from sqlalchemy import select
 from core import events
 from core.clock import now
 from core.db import db
-from core.errors import NotFound, ValidationFailed
+from core.errors import Conflict, NotFound, ValidationFailed
 from core.storage import get_storage
 from trading.errors import Confidential, StateConflict
 from trading.fsm import S
@@ -73,6 +73,9 @@ def download_document(*, user, doc: TenderDocument) -> BinaryIO:
     """
     lot = db.session.get(Lot, visible_document(user, doc).lot_id)
     if user.role == "bidder":
+        if lot.project.mode == "invited" and user.organisation_id not in (lot.invitees or []):
+            raise Conflict("invited tendering: the documents go to the invited bidders only",
+                           code="not_invited", rule="招标投标法 第十七条")
         _record_download(user, lot, doc)
     return get_storage().open(doc.storage_key)
 
