@@ -219,7 +219,8 @@ class LotObjections(MethodView):
     @blp.response(201, s.ObjectionSchema)
     def post(self, data, lot_id):
         """Object to the tender documents (≥ 10 days before the deadline, TBR Art.22)."""
-        row = services.file_objection(actor=g.user, lot=_get(Lot, lot_id), body=data["body"])
+        lot = services.visible_lot(g.user, _get(Lot, lot_id))
+        row = services.file_objection(actor=g.user, lot=lot, body=data["body"])
         commit()
         return row
 

@@ -13,7 +13,7 @@ import logging
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from core.calendar import SHANGHAI
 from core.clock import advance_demo_clock, now
@@ -21,6 +21,7 @@ from core.db import db
 from core.identity import make_uscc
 from core.models import User
 from trading import procedures, services
+from trading.models import Lot
 
 logger = logging.getLogger(__name__)
 PDF = ("%PDF-1.4\n% ggzy demo tender document\n" + "第一章 招标公告\n第二章 投标人须知\n第三章 评标办法\n"
@@ -50,6 +51,9 @@ def seed() -> None:
     """Seed the trading demo; on a year missing from the holiday table, seed only what needs no calendar."""
     if current_app.config.get("GGZY_ENV") != "demo":
         raise RuntimeError("trading demo data is made only when GGZY_ENV=demo")
+    if not inspect(db.engine).has_table(Lot.__tablename__):
+        logger.warning("trading demo skipped: the trading tables are not migrated yet (ggzy db upgrade)")
+        return
     cast = {name: _user(f"{name}@demo.ggzy") for name in
             ("agency", "tenderee", "supervisor", "bidder1", "bidder2", "bidder3", "bidder4")}
     savepoint = db.session.begin_nested()

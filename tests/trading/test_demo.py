@@ -75,3 +75,14 @@ def test_cli_lists_the_table_and_refuses_the_demo_lot_outside_the_demo(app):
     refused = runner.invoke(cli, ["demo-lot"])
     assert refused.exit_code != 0 and "GGZY_ENV=demo" in refused.output
     assert runner.invoke(cli, ["close-due"]).exit_code == 0
+
+
+def test_seed_waits_for_the_migration(tmp_path, monkeypatch):
+    """Before the trading tables are migrated, `ggzy demo` still starts: the seed logs and skips."""
+    from core.app import create_app
+    from trading import demo
+
+    app = create_app(app_config(GGZY_ENV="demo", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'empty.sqlite'}"))
+    with app.app_context():
+        assert demo.seed() is None
+        db.engine.dispose()

@@ -52,7 +52,7 @@ def lot_page(lot_id):
 @bp.post("/lots/<int:lot_id>/objections")
 @permission("trading.objections.create")
 def file_objection(lot_id):
-    lot = db.session.get(Lot, lot_id)
+    lot = services.visible_lot(g.user, db.session.get(Lot, lot_id))
     body = (request.form.get("body") or "").strip()[:10000]
     if not body:
         abort(400, _("Write the objection first."))
