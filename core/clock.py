@@ -59,9 +59,19 @@ def advance_demo_clock(seconds: float) -> dt.datetime:
     row = db.session.get(ClockSetting, "demo") or ClockSetting(name="demo", offset_seconds=0.0)
     row.offset_seconds += seconds
     db.session.add(row)
+    _resync_scheduled_tasks()
     db.session.flush()
     _cache["read_at"] = -1.0
     return now()
+
+
+def _resync_scheduled_tasks() -> None:
+    """Pending one-off jobs were placed on the system clock for the old offset: place them again."""
+    from sqlalchemy import update
+
+    from core.scheduler import ScheduledTask
+
+    db.session.execute(update(ScheduledTask).values(synced=False))
 
 
 @contextlib.contextmanager

@@ -114,12 +114,25 @@ def _job(task: str, args: list) -> None:
 _APP: list = []
 
 
+def register_periodic(job_id: str, seconds: int, task: str) -> None:
+    """A domain's periodic job (e.g. a catch-up sweep); idempotent, called at import of its tasks."""
+    if all(existing != job_id for existing, _s, _t in PERIODIC):
+        PERIODIC.append((job_id, seconds, task))
+
+
+def _system_instant(run_at: dt.datetime) -> dt.datetime:
+    """APScheduler fires on the system clock; a demo-clock instant is shifted back by the offset."""
+    from core.clock import system_now
+
+    return run_at - (now() - system_now())
+
+
 def sync_scheduled(scheduler) -> int:
     """Copy new one-off requests into APScheduler (stable ids, replace_existing)."""
     rows = db.session.scalars(select(ScheduledTask).where(ScheduledTask.synced.is_(False))).all()
     for row in rows:
-        scheduler.add_job(_job, "date", run_date=row.run_at, id=row.job_id, replace_existing=True,
-                          args=[row.task, list(row.args)])
+        scheduler.add_job(_job, "date", run_date=_system_instant(row.run_at), id=row.job_id,
+                          replace_existing=True, args=[row.task, list(row.args)])
         row.synced = True
     db.session.commit()
     return len(rows)

@@ -178,3 +178,22 @@ def test_table_rules_name_real_roles_and_grants(op):
 
     rule = PERMISSIONS[op]
     assert rule.roles <= set(ROLES) and rule.owner_roles <= set(ROLES) and rule.grants <= set(GRANTS)
+
+
+def test_state_dependent_rule_applies_to_roles_not_owners(app):
+    """Rule.when gates access through a global role; the owner keeps access regardless."""
+    from core.permissions import Rule
+
+    with app.app_context():
+        bidder, supervisor = make_user("bidder"), make_user("supervisor")
+        org = db.session.get(type(bidder.organisation), bidder.organisation_id)
+        closed = {"open": False}
+        PERMISSIONS["test.when"] = Rule(roles=frozenset({"supervisor"}), owner_roles=frozenset({"bidder"}),
+                                        when=lambda user, obj: closed["open"])
+        try:
+            assert not allowed(supervisor, "test.when", org)
+            assert allowed(bidder, "test.when", org)
+            closed["open"] = True
+            assert allowed(supervisor, "test.when", org)
+        finally:
+            del PERMISSIONS["test.when"]

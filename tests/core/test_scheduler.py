@@ -57,3 +57,28 @@ def test_one_off_job_runs_and_a_missed_job_is_caught_up(app, tmp_path):
     with app.app_context():
         db.session.execute(db.text("delete from core_apscheduler_jobs"))
         db.session.commit()
+
+
+def test_demo_clock_jobs_fire_on_the_system_clock(app):
+    """A job due "in 10 minutes" of demo time after a 23-day jump is placed 10 minutes from now,
+    not 23 days away (the scheduler fires on the system clock)."""
+    from core.clock import ClockSetting, system_now
+    from core.scheduler import _system_instant
+
+    with app.app_context():
+        app.config["GGZY_ENV"] = "demo"
+        try:
+            from core.clock import advance_demo_clock
+
+            schedule_task(job_id="test-demo", run_at=now() + dt.timedelta(minutes=5), task="tests.touch")
+            db.session.commit()
+            db.session.get(ScheduledTask, "test-demo").synced = True
+            advance_demo_clock(23 * 86400)
+            db.session.commit()
+            assert not db.session.get(ScheduledTask, "test-demo").synced, "an advance re-places pending jobs"
+            due = now() + dt.timedelta(minutes=10)
+            assert abs((_system_instant(due) - system_now()) - dt.timedelta(minutes=10)) < dt.timedelta(seconds=5)
+        finally:
+            app.config["GGZY_ENV"] = "test"
+            db.session.query(ClockSetting).delete()
+            db.session.commit()
