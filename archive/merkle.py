@@ -10,6 +10,7 @@ in-memory :class:`MemoryLog` does the same from a dict (tests, benchmarks, vecto
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 
@@ -29,6 +30,13 @@ def leaf_hash(entry: bytes) -> bytes:
 def node_hash(left: bytes, right: bytes) -> bytes:
     """SHA-256(0x01 ‖ left ‖ right)."""
     return hashlib.sha256(NODE_PREFIX + left + right).digest()
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_node_hash(left: bytes, right: bytes) -> bytes:
+    """Verification of many proofs under one root recomputes the same upper nodes: remember them.
+    A cache of a pure function cannot change any result, only skip repeated work."""
+    return node_hash(left, right)
 
 
 def split_point(n: int) -> int:
@@ -184,11 +192,11 @@ def root_from_inclusion(index: int, size: int, leaf: bytes, path: Sequence[bytes
         if sn == 0:
             return None
         if fn & 1 or fn == sn:
-            r = node_hash(p, r)
+            r = _cached_node_hash(p, r)
             while not fn & 1 and fn != 0:
                 fn, sn = fn >> 1, sn >> 1
         else:
-            r = node_hash(r, p)
+            r = _cached_node_hash(r, p)
         fn, sn = fn >> 1, sn >> 1
     return r if sn == 0 else None
 

@@ -285,7 +285,9 @@ class _Verifier:
                     raise Bad("missing or not the file the statement lists")
                 env = shape(canonical(data, entry["file"]), ENVELOPE_KEYS, "envelope")
                 sig = shape(env["sig"], SIG_KEYS, "record signature")
-                tail = b',"sig":' + jcs.dumps(sig) + b"}"
+                if not all(type(v) is str for v in sig.values()):
+                    raise Bad("signature fields must be strings")
+                tail = b',"sig":' + jcs.dumps_prechecked(sig) + b"}"
                 if not (data.startswith(b'{"payload":') and data.endswith(tail)):
                     raise Bad("envelope layout")
                 self.records.append({"entry": entry, "bytes": data, "payload": env["payload"], "sig": sig,
@@ -369,10 +371,12 @@ class _Verifier:
 
     def _inclusion(self):
         size, root = self.checkpoint["size"], hex32(self.checkpoint["root"])
+        # the paths of one bundle share their upper parts: decode each hex element once
+        decoded: dict[str, bytes] = {}
 
         def one(rec):
             entry = rec["entry"]
-            path = [hex32(h) for h in entry["proof"]]
+            path = [decoded[h] if h in decoded else decoded.setdefault(h, hex32(h)) for h in entry["proof"]]
             if not merkle.verify_inclusion(entry["leaf_index"], size, merkle.leaf_hash(rec["bytes"]), path, root):
                 raise Bad(f"not included at leaf {entry['leaf_index']} under the checkpoint root")
         leaves = [r["entry"]["leaf_index"] for r in self.records]

@@ -61,6 +61,16 @@ def normalise(value):
     return str(value)
 
 
+def bmp_keys(value) -> bool:
+    """After :func:`normalise`, the only JCS fast-path condition left to check: object keys inside
+    the BMP (``archive/jcs.py`` explains why)."""
+    if isinstance(value, dict):
+        return all((k.isascii() or max(k) <= "\uffff") and bmp_keys(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(bmp_keys(v) for v in value)
+    return True
+
+
 def chain_of(payload: dict) -> tuple[str, int | None]:
     lot_id = payload.get("lot_id")
     if isinstance(lot_id, int) and not isinstance(lot_id, bool) and lot_id > 0:
@@ -97,14 +107,15 @@ def attachments_of(data: dict) -> list[dict]:
 def build_payload(*, pending: ArchivePending, chain: str, seq: int, prev: str | None, category: str,
                   archived_at: dt.datetime, sealed: dict | None, data: dict) -> dict:
     """The record body that is canonicalised and signed (fields in docs/archive-bundle-format.md)."""
-    until = retention.retain_until(category, archived_at)
+    years = retention.years_for(category)
+    until = retention.retain_until(category, archived_at, years)
     confidential = sealed is not None
     return {
         "schema": RECORD_SCHEMA, "chain": chain, "seq": seq, "prev": prev,
         "lot_id": chain_of(data)[1],
         "event": {"id": pending.event_id, "name": pending.name, "created_at": rfc3339(pending.created_at)},
         "archived_at": rfc3339(archived_at), "category": category,
-        "retention": {"years": retention.years_for(category), "until": rfc3339(until)},
+        "retention": {"years": years, "until": rfc3339(until)},
         "parties": [] if confidential else parties_of(data),
         "data": None if confidential else data, "sealed": sealed,
         "attachments": [] if confidential else attachments_of(data),

@@ -32,8 +32,8 @@ def _load(path: str) -> dict:
 
 def table() -> dict:
     path = DEFAULT_FILE
-    if has_app_context() and current_app.config.get("GGZY_ARCHIVE_RETENTION_FILE"):
-        path = Path(current_app.config["GGZY_ARCHIVE_RETENTION_FILE"])
+    if has_app_context():
+        path = current_app.config.get("GGZY_ARCHIVE_RETENTION_FILE") or path
     return _load(str(path))
 
 
@@ -47,9 +47,9 @@ def years_for(category: str) -> int:
     return int(t["categories"].get(category, t["default_years"]))
 
 
-def retain_until(category: str, start: dt.datetime) -> dt.datetime:
+def retain_until(category: str, start: dt.datetime, years: int | None = None) -> dt.datetime:
     """``start`` plus the category's years (29 February falls back to 28 February)."""
-    years = years_for(category)
+    years = years_for(category) if years is None else years
     try:
         return start.replace(year=start.year + years)
     except ValueError:

@@ -99,9 +99,9 @@ def _seal_one(pending, chains: _Chains, sign, archive_pub, moment) -> tuple[dict
         else None
     payload = records.build_payload(pending=pending, chain=chain, seq=seq, prev=prev, category=category,
                                     archived_at=moment, sealed=sealed, data=data)
-    payload_bytes = jcs.dumps(payload)
+    payload_bytes = jcs.dumps_prechecked(payload) if records.bmp_keys(data) else jcs.dumps(payload)
     sig = {"alg": sign.alg, "kid": sign.kid, "value": sign.sign(payload_bytes)}
-    envelope = b'{"payload":' + payload_bytes + b',"sig":' + jcs.dumps(sig) + b"}"
+    envelope = b'{"payload":' + payload_bytes + b',"sig":' + jcs.dumps_prechecked(sig) + b"}"
     payload_hash = hashlib.sha256(payload_bytes).hexdigest()
     chains.advance(chain, seq, payload_hash)
     return payload | {"_payload_sha256": payload_hash}, envelope
@@ -109,7 +109,9 @@ def _seal_one(pending, chains: _Chains, sign, archive_pub, moment) -> tuple[dict
 
 def sequence_batch(*, limit: int = BATCH) -> int:
     """Seal up to ``limit`` pending events as one batch (the caller commits); returns how many."""
-    pending = list(db.session.scalars(select(ArchivePending).order_by(ArchivePending.id).limit(limit)))
+    pending = db.session.execute(select(ArchivePending.id, ArchivePending.event_id, ArchivePending.name,
+                                        ArchivePending.payload, ArchivePending.created_at)
+                                 .order_by(ArchivePending.id).limit(limit)).all()
     if not pending:
         return 0
     moment, size = now(), log_size()
@@ -123,10 +125,11 @@ def sequence_batch(*, limit: int = BATCH) -> int:
     new_nodes = merkle.append(store.node, size, leaves)
     store.cache.update(new_nodes)
     _insert_rows(pending, sealed, leaves, size, segment)
-    db.session.execute(insert(ArchiveNode), [{"level": lv, "index": ix, "hash": h}
+    db.session.execute(insert(ArchiveNode.__table__), [{"level": lv, "index": ix, "hash": h}
                                              for (lv, ix), h in new_nodes.items()])
     chains.save()
-    db.session.execute(delete(ArchivePending).where(ArchivePending.id.in_([p.id for p in pending])))
+    db.session.execute(delete(ArchivePending).where(ArchivePending.id.in_([p.id for p in pending])),
+                       execution_options={"synchronize_session": False})
     _checkpoint(size + len(pending), merkle.root(store.node, size + len(pending)), moment)
     _protect_attachments(sealed)
     db.session.flush()
@@ -160,7 +163,7 @@ def _insert_rows(pending, sealed, leaves, size: int, segment: ArchiveSegment) ->
             "leaf_hash": leaves[i].hex(), "attachments": payload["attachments"], "segment_id": segment.id,
             "offset": offset, "length": len(env)})
         offset += len(env) + 1
-    db.session.execute(insert(ArchiveRecord), rows)
+    db.session.execute(insert(ArchiveRecord.__table__), rows)
 
 
 def _checkpoint(size: int, root: bytes, moment: dt.datetime) -> ArchiveCheckpoint:

@@ -1,0 +1,251 @@
+"""Archive benchmark (DESIGN §10, ``archive.json``): sealing rate on the local store and on the S3
+test server, offline verification rate on both cores, and the baselines measured in the same run.
+
+* ``seal_per_s_*``: captured events → sealed (committed, stored, covered by a signed checkpoint),
+  through the real sequencer (``archive.services.run_sequencer``), SQLite database.
+* ``verify_per_s``: records per second verified by ``archive.verify`` on exported lot bundles,
+  one process per core.
+* ``baseline_sign_per_s``: canonical JSON + Ed25519 signature of the same payloads, both cores.
+* ``baseline_verify_per_s``: raw Ed25519 verification of the same signatures, both cores.
+* ``proof_bytes_1m``: an inclusion proof in a 1,000,000-leaf log (raw hash bytes).
+
+Run from the repository root: ``python bench/bench_archive.py [--records N]``.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import multiprocessing as mp
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+OUT = ROOT / "bench" / "results" / "archive.json"
+LOTS = 20
+
+
+def _app(tmp: Path, **extra):
+    from core.app import create_app
+    from core.db import db
+    from core.keys import platform_keys
+
+    cfg = {"GGZY_ENV": "test", "SECRET_KEY": "bench-secret", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'db.sqlite'}",
+           "GGZY_TASKS_EAGER": True, "GGZY_BROKER_URL": "memory://", "GGZY_KEY_DIR": str(tmp / "keys"),
+           "GGZY_STORAGE": "local", "GGZY_STORAGE_DIR": str(tmp / "storage"), "GGZY_INSTANCE_DIR": str(tmp),
+           **extra}
+    app = create_app(cfg)
+    with app.app_context():
+        db.create_all()
+        platform_keys().init()
+    return app
+
+
+def _payload(i: int, rng: random.Random) -> dict:
+    return {"v": 1, "lot_id": 1 + i % LOTS, "bidder_org_id": rng.randint(1, 5000),
+            "amount": f"{rng.randint(10**5, 10**8)}.{rng.randint(0, 99):02d}",
+            "package_sha256": rng.randbytes(32).hex(), "size": rng.randint(10**5, 10**8),
+            "ip": f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+            "device": {"mac": rng.randbytes(6).hex(), "disk": rng.randbytes(8).hex()}}
+
+
+def _fill_pending(n: int) -> None:
+    from sqlalchemy import insert
+
+    from archive.models import ArchivePending
+    from core.db import db
+
+    rng, now = random.Random(n), dt.datetime.now(dt.UTC)
+    rows = [{"event_id": str(uuid.uuid4()), "name": "bidding.bid_submitted", "payload": _payload(i, rng),
+             "created_at": now} for i in range(n)]
+    for start in range(0, n, 5000):
+        db.session.execute(insert(ArchivePending), rows[start:start + 5000])
+    db.session.commit()
+
+
+def measure_seal(app, n: int, store=None) -> float:
+    from archive import services
+
+    with app.app_context():
+        if store is not None:
+            app.extensions["storage"] = store
+        _fill_pending(n)
+        started = time.perf_counter()
+        sealed = services.run_sequencer(max_seconds=10**6)
+        seconds = time.perf_counter() - started
+        assert sealed == n and services.pending_count() == 0, sealed
+        assert services.log_size() == n
+    return n / seconds
+
+
+def _verify_bundle(args) -> int:
+    files, trust_bytes = args
+    from archive import verify
+
+    code, report = verify.verify_files(files, verify.load_trust(trust_bytes))
+    assert code == 0, report
+    return report["records"]
+
+
+def measure_verify(app) -> tuple[float, list[tuple[bytes, dict]]]:
+    from archive import services
+
+    with app.app_context():
+        bundles = [services.build_bundle(chain=f"lot:{lot}") for lot in range(1, LOTS + 1)]
+        trust = json.dumps(services.trust_document()).encode()
+        samples = []
+        for files in bundles[:2]:
+            for path, data in files.items():
+                if path.startswith("data/records/"):
+                    samples.append(data)
+    with mp.get_context("fork").Pool(2) as pool:
+        pool.map(_verify_bundle, [(bundles[0], trust)] * 2)  # warm both workers
+        started = time.perf_counter()
+        total = sum(pool.map(_verify_bundle, [(b, trust) for b in bundles], chunksize=1))
+        seconds = time.perf_counter() - started
+    return total / seconds, samples
+
+
+def _sign_chunk(payloads) -> int:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from archive import jcs
+
+    key = Ed25519PrivateKey.generate()
+    for payload in payloads:
+        key.sign(jcs.dumps(payload))
+    return len(payloads)
+
+
+def _verify_chunk(items) -> int:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    keys = {}
+    for public, message, signature in items:
+        key = keys.get(public) or keys.setdefault(public, Ed25519PublicKey.from_public_bytes(public))
+        key.verify(signature, message)
+    return len(items)
+
+
+def _both_cores(fn, items) -> float:
+    chunks = [items[i::2] for i in range(2)]
+    with mp.get_context("fork").Pool(2) as pool:
+        pool.map(fn, [c[:50] for c in chunks])
+        started = time.perf_counter()
+        done = sum(pool.map(fn, chunks))
+        return done / (time.perf_counter() - started)
+
+
+def baselines(samples: list[bytes], trust: dict) -> tuple[float, float]:
+    import base64
+
+    envelopes = [json.loads(s) for s in samples]
+    payloads = [e["payload"] for e in envelopes]
+    from archive import jcs
+
+    keys = {k: base64.b64decode(v["public_key"]) for k, v in trust["keys"].items()}
+    items = [(keys[e["sig"]["kid"]], jcs.dumps(e["payload"]), base64.b64decode(e["sig"]["value"])) for e in envelopes]
+    return _both_cores(_sign_chunk, payloads * 3), _both_cores(_verify_chunk, items * 3)
+
+
+def proof_bytes_1m() -> dict:
+    from archive import merkle
+
+    log = merkle.MemoryLog()
+    log.append_hashes(i.to_bytes(32, "big") for i in range(1_000_000))
+    index = 765_432
+    path = log.inclusion(index)
+    assert merkle.verify_inclusion(index, log.size, index.to_bytes(32, "big"), path, log.root())
+    as_json = json.dumps({"leaf_index": index, "tree_size": log.size, "path": [h.hex() for h in path]})
+    consistency = log.consistency(500_000)
+    return {"hashes": len(path), "raw": 32 * len(path), "json": len(as_json.encode()),
+            "consistency_hashes_500k": len(consistency)}
+
+
+def measure_s3(tmp: Path, n: int) -> float | None:
+    sys.path.insert(0, str(ROOT))
+    from core.storage import S3Storage
+    from tests.s3server import ACCESS_KEY, SECRET_KEY, start_s3_server
+
+    endpoint, stop = start_s3_server()
+    try:
+        app = _app(tmp / "s3")
+        store = S3Storage(endpoint, access_key=ACCESS_KEY, secret_key=SECRET_KEY, bucket="bench-archive")
+        return measure_seal(app, n, store)
+    finally:
+        stop()
+
+
+def machine() -> dict:
+    model = ""
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"cpus": os.cpu_count(), "cpu": model, "python": platform.python_version(),
+            "platform": platform.platform()}
+
+
+def git_sha() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return ""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=20_000)
+    parser.add_argument("--s3-records", type=int, default=10_000)
+    args = parser.parse_args()
+    import logging
+
+    logging.disable(logging.WARNING)
+    tmp = Path(tempfile.mkdtemp(prefix="ggzy-bench-archive-"))
+    app = _app(tmp / "local")
+    seal_local = measure_seal(app, args.records)
+    with app.app_context():
+        from archive import services
+
+        trust = services.trust_document()
+    _rate, samples = measure_verify(app)
+    # the machine is noisy: interleave baseline, verification, baseline and average the baselines
+    sign_1, verify_1 = baselines(samples, trust)
+    verify_rate, _samples = measure_verify(app)
+    sign_2, verify_2 = baselines(samples, trust)
+    sign_base, verify_base = (sign_1 + sign_2) / 2, (verify_1 + verify_2) / 2
+    seal_s3 = measure_s3(tmp, args.s3_records)
+    proof = proof_bytes_1m()
+    result = {
+        "git_sha": git_sha(), "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": machine(),
+        "records_local": args.records, "records_s3": args.s3_records,
+        "seal_per_s_local": round(seal_local, 1), "seal_per_s_s3": round(seal_s3, 1),
+        "verify_per_s": round(verify_rate, 1), "baseline_sign_per_s": round(sign_base, 1),
+        "baseline_verify_per_s": round(verify_base, 1),
+        "verify_ratio_vs_baseline": round(verify_rate / verify_base, 3),
+        "proof_bytes_1m": proof["raw"], "proof_json_bytes_1m": proof["json"], "proof_hashes_1m": proof["hashes"],
+        "consistency_hashes_500k_1m": proof["consistency_hashes_500k"],
+        "targets": {"seal_per_s_local": ">= 3000", "verify_per_s": ">= 0.7 x baseline_verify_per_s"},
+        "notes": "SQLite database; sealing = sequencer batches of 2000 (one transaction, one segment PUT, one "
+                 "signed checkpoint each); S3 = moto server (not representative of MinIO speed); verification "
+                 "and baselines use 2 processes; canonical JSON via archive.jcs (byte-identical to rfc8785).",
+    }
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(result, indent=2) + "\n")
+    for key in ("seal_per_s_local", "seal_per_s_s3", "verify_per_s", "baseline_sign_per_s", "baseline_verify_per_s",
+                "verify_ratio_vs_baseline", "proof_bytes_1m", "proof_json_bytes_1m"):
+        print(f"{key:28s} {result[key]:>12}")
+    print(f"wrote {OUT.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
