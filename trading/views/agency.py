@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from marshmallow import ValidationError
+from sqlalchemy import select
 
 from core.db import db
+from core.models import Organisation
 from core.errors import DomainError
 from core.events import commit
 from core.permissions import _r, declare, permission
@@ -70,8 +72,10 @@ def _form_again(form: dict, errors: dict):
 @permission("trading.pages.agency_lot")
 def agency_lot(lot_id):
     lot = db.session.get(Lot, lot_id)
-    return render_template("trading/agency_lot.html", lot=lot, project=lot.project,
-                           downloads=services.downloads(user=g.user, lot=lot),
+    downloads = services.downloads(user=g.user, lot=lot)
+    org_ids = {d.organisation_id for d in downloads if d.organisation_id}
+    names = {o.id: o.name for o in db.session.scalars(select(Organisation).where(Organisation.id.in_(org_ids)))}
+    return render_template("trading/agency_lot.html", lot=lot, project=lot.project, downloads=downloads, names=names,
                            objections=services.objections_for(user=g.user, lot=lot))
 
 
