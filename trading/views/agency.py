@@ -8,9 +8,9 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from core.db import db
-from core.models import Organisation
 from core.errors import DomainError
 from core.events import commit
+from core.models import Organisation
 from core.permissions import _r, declare, permission
 from trading import procedures, services
 from trading.models import Lot, Objection
