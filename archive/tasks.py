@@ -12,7 +12,7 @@ from celery import shared_task
 
 from archive import services
 from core.events import CATALOGUE, commit, subscriber
-from core.scheduler import PERIODIC
+from core.scheduler import register_periodic
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +34,8 @@ def capture(event) -> None:
 def _subscribe_all() -> None:
     for name in archived_events():
         subscriber(name, name=f"archive.capture.{name}")(capture)
-    for job in JOBS:
-        if all(existing[0] != job[0] for existing in PERIODIC):
-            PERIODIC.append(job)
+    for job_id, seconds, task in JOBS:
+        register_periodic(job_id, seconds, task)
 
 
 _subscribe_all()
