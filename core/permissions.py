@@ -36,12 +36,14 @@ class Rule:
     #: needs (e.g. supervisors see downloaders only after the deadline); owners and grants are not
     #: subject to it.  The matrix test reads the same function, so table and code cannot drift.
     when: Callable | None = field(default=None, compare=False)
+    #: the article a refusal cites (errors name the rule they enforce)
+    cite: str = ""
 
 
 def _r(roles=(), owner_roles=(), grants=(), public=False, writes=False, description="",
-       implicit_owner=False, when=None) -> Rule:
+       implicit_owner=False, when=None, cite="") -> Rule:
     return Rule(frozenset(roles), frozenset(owner_roles), frozenset(grants), public, description, writes,
-                implicit_owner, when)
+                implicit_owner, when, cite)
 
 
 #: the one table; domains add their operations with :func:`declare`
@@ -132,7 +134,8 @@ def require(op: str, obj=None) -> None:
         return
     if user is None:
         raise Unauthorized("sign in first", code="authentication_required")
-    raise Forbidden(f"your role may not perform {op}", code="forbidden", operation=op)
+    raise Forbidden(f"your role may not perform {op}", code="forbidden", operation=op,
+                    rule=PERMISSIONS[op].cite or None)
 
 
 def _path_objects(kwargs: dict) -> list:

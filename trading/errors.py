@@ -19,9 +19,9 @@ class StateConflict(Conflict):
 class Confidential(DomainError):
     """Information that must stay hidden for now (EBM Art.21 downloaders before the deadline).
 
-    409 rather than 403: the role may see it later, and the declared permission table (which the
-    matrix test checks) says who may ever see it; the time condition is a state of the lot.
+    403, as RULES asks: the permission table refuses it too (``Rule.when``); this is the services'
+    own guard for callers that do not come through a view.
     """
 
-    status = 409
+    status = 403
     code = "confidential"

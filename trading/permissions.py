@@ -5,14 +5,22 @@ Reading the portal is public (EBM Art.9, 20).  Tender content changes only on th
 the agency organisation that owns the project, or a ``tenderee_rep`` on the lot.  Supervisors
 read everything and issue instructions (suspend, resume, blacklist) but are in no rule that
 changes a tender's content (EBM Art.3).  Time conditions (downloaders before the deadline) are
-states of the lot, checked by the services.
+conditions of the rule (``when``), so a supervisor asking early gets 403 and the matrix test agrees.
 """
 from __future__ import annotations
 
+from core.clock import now
 from core.permissions import PARAM_MODELS, _r, declare
 from trading.models import BlacklistEntry, Lot, Objection, Project, TenderDocument
 
 TENDEREE = {"owner_roles": {"agency"}, "grants": {"tenderee_rep"}}
+
+
+def after_deadline(lot) -> bool:
+    """Downloader names and numbers are confidential until the bid deadline (EBM Art.21, TBL Art.22)."""
+    return lot is not None and now() >= lot.bid_deadline
+
+
 SUPERVISION = {"supervisor", "admin"}
 
 OPERATIONS = {
@@ -26,7 +34,8 @@ OPERATIONS = {
     "trading.documents.upload": _r(writes=True, description="add a tender document to a draft", **TENDEREE),
     "trading.documents.download": _r(roles={"bidder", "supervisor"}, **TENDEREE,
                                      description="any registered bidder, no sign-up step (EBM Art.20)"),
-    "trading.downloads.list": _r(roles={"supervisor"}, **TENDEREE,
+    "trading.downloads.list": _r(roles={"supervisor"}, **TENDEREE, when=lambda _user, lot: after_deadline(lot),
+                                 cite="电子招标投标办法 第二十一条; 招标投标法 第二十二条",
                                  description="tenderee side always; supervisors after the deadline (EBM Art.21)"),
     "trading.amendments.create": _r(writes=True, description="clarify or change the documents", **TENDEREE),
     "trading.objections.create": _r(roles={"bidder"}, writes=True, description="object to the tender documents"),

@@ -7,12 +7,10 @@ import logging
 from celery import shared_task
 
 from core.events import commit
-from core.scheduler import PERIODIC
+from core.scheduler import register_periodic
 
 logger = logging.getLogger(__name__)
-CATCH_UP = ("trading-close-due-lots", 60, "trading.close_due_lots")
-if CATCH_UP not in PERIODIC:
-    PERIODIC.append(CATCH_UP)
+register_periodic("trading-close-due-lots", 60, "trading.close_due_lots")
 
 
 @shared_task(name="trading.close_bidding", acks_late=True)
