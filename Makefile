@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 translations: $(STAMP)
-	$(VENV)/bin/pybabel compile -q -d core/translations
+	$(VENV)/bin/pybabel compile -d core/translations
 
 demo: setup
 	GGZY_ENV=demo $(VENV)/bin/ggzy demo --port $(PORT)
