@@ -230,3 +230,21 @@ def test_demo_procedure_is_refused_in_test_env(cast):
     with pytest.raises(RuleViolation) as err:
         draft_lot(cast["agency"], deadline=DEADLINE, category="demo")
     assert err.value.code == "demo_procedure_refused"
+
+
+def test_publish_checks_of_other_domains_can_refuse_publication(cast):
+    """Another domain's check (bidding: custodians of the opening key) refuses with its own rule,
+    and the draft stays a draft."""
+    from core.errors import ValidationFailed
+
+    def refuse(lot):
+        raise ValidationFailed("custodians missing", code="custodians_missing", rule="电子招标投标办法 第二十七条")
+
+    lot = draft_lot(cast["agency"], deadline=DEADLINE)
+    services.publish_checks.append(refuse)
+    try:
+        with frozen(T0), pytest.raises(ValidationFailed) as err:
+            services.publish_lot(actor=cast["agency"], lot=lot)
+    finally:
+        services.publish_checks.remove(refuse)
+    assert err.value.code == "custodians_missing" and lot.state == "draft"

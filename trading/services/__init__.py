@@ -21,6 +21,7 @@ from trading.services.lots import (
     close_due_lots,
     count_bids,
     create_project,
+    publish_checks,
     publish_lot,
     resume_lot,
     suspend_lot,
@@ -39,6 +40,7 @@ from trading.services.portal import (
 
 __all__ = [
     "add_entry", "answer_objection", "bid_counters", "bidder_exclusions", "cancel_lot", "close_bidding",
+    "publish_checks",
     "close_due_lots", "config_of", "console_lots", "count_bids", "create_project", "download_document",
     "downloads", "file_objection", "in_force", "is_blacklisted", "is_tenderee_side", "issue_amendment",
     "lot_audit_trail", "matches", "notices_of", "objections_for", "publish_lot", "resume_lot", "revoke_entry",

@@ -37,6 +37,9 @@ logger = logging.getLogger(__name__)
 #: filled by the bidding domain: each callable returns the number of valid bids of a lot.  Trading
 #: never imports bidding; with no counter registered, closing cannot judge the bid count.
 bid_counters: list[Callable[[int], int]] = []
+#: checks other domains run before a lot is published (bidding: the opening key's custodians exist);
+#: each raises a DomainError naming its rule, which refuses the publication
+publish_checks: list[Callable[[Lot], None]] = []
 LOT_FIELDS = ("name", "estimate", "max_price", "bond_amount", "bid_deadline", "issue_end", "invitees")
 
 
@@ -125,6 +128,8 @@ def publish_lot(*, actor, lot: Lot) -> Lot:
     procedures.check_bond(config, bond=lot.bond_amount, base=lot.estimate)
     if config.min_invitees:
         procedures.check_invitees(config, len(lot.invitees))
+    for check in publish_checks:
+        check(lot)
     lot.issue_start, lot.issue_end, lot.published_at = start, issue_end, start
     transition(lot, "publish", actor=actor)
     kind = "invitation" if lot.project.mode == "invited" else "tender_notice"
