@@ -15,6 +15,7 @@ from decimal import Decimal
 from flask import current_app
 from sqlalchemy import inspect, select
 
+from core import identity
 from core.calendar import SHANGHAI
 from core.clock import advance_demo_clock, now
 from core.db import db
@@ -77,9 +78,18 @@ def _project(actor, spec, deadline: dt.datetime, *, publish: bool = True) -> lis
                "bond_amount": (Decimal(e) * Decimal("0.01")).quantize(Decimal("1"))} for n, e in lots])
     for lot in project.lots:
         services.upload_document(actor=actor, lot=lot, filename=f"{name}{lot.name}招标文件.pdf", data=PDF)
+        _assign_duties(actor, lot)
         if publish:
             services.publish_lot(actor=actor, lot=lot)
     return project.lots
+
+
+def _assign_duties(agency, lot) -> None:
+    """The three holders of the lot's opening-key shares (DESIGN §5): the agency's opening host, the
+    supervisor and the trading centre's custodian — granted before publication makes the key."""
+    identity.grant(user=agency, grant_name="opening_host", scope_id=lot.id)
+    for email in ("supervisor@demo.ggzy", "admin@demo.ggzy"):
+        identity.grant(user=_user(email), grant_name="custodian", scope_id=lot.id)
 
 
 def _deadline(days_after: int = 0) -> dt.datetime:
