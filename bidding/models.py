@@ -1,17 +1,21 @@
-"""Tables of opening-key custody: one X25519 opening key per lot, three encrypted shares.
+"""Tables of the bidding domain: opening-key custody, upload sessions, bids with receipts, bonds.
 
 The private half of an opening key is never stored: only its public half and, per custodian, a
-Shamir share sealed to that custodian's registered X25519 key (bidding/custody.py).
+Shamir share sealed to that custodian's registered X25519 key (bidding/custody.py).  A bid exists
+only once its whole package has been checked and stored (bidding/services/bids.py): an upload
+session is not a bid, and its chunks live outside the database.
 """
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import now
-from core.db import UTCDateTime, db
+from core.db import JSONText, UTCDateTime, db
 
 #: custody slots, in share order (x = 1, 2, 3)
 SLOTS = ("opening_host", "supervisor", "trading_centre")
@@ -67,3 +71,106 @@ class KeyShare(db.Model):
         return {"lot_id": self.lot_id, "opening_key_id": self.opening_key.kid, "x": self.x, "slot": self.slot,
                 "recipient_kid": self.recipient_kid, "ephemeral_public_key": self.ephemeral_public_key,
                 "ciphertext": self.ciphertext}
+
+
+class Upload(db.Model):
+    """A resumable upload session of one package: declared size and SHA-256, chunks on disk.
+
+    Owned by the uploading organisation.  Finishing it makes a :class:`Bid`; an upload still open
+    at the deadline is never a bid, and ``bidding.collect_uploads`` removes it and its chunks.
+    """
+
+    __tablename__ = "bidding_uploads"
+    #: 32 hex digits (uuid4): not guessable, and does not reveal how many uploads exist
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("trading_lots.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("core_organisations.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("core_users.id"))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    #: open | finished
+    state: Mapped[str] = mapped_column(String(10), default="open")
+    bid_id: Mapped[int | None] = mapped_column(ForeignKey("bidding_bids.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+
+    @property
+    def owner_org_id(self) -> int:
+        return self.organisation_id
+
+
+class Bid(db.Model):
+    """One submitted package of one organisation for one lot, with its signed receipt.
+
+    At most one bid per (lot, organisation) is active: ``active_key`` is ``"<lot>:<org>"`` while the
+    bid stands and NULL once replaced or withdrawn, and it is unique (NULLs never collide on SQLite
+    or PostgreSQL), so two concurrent submissions cannot both stand.
+    """
+
+    __tablename__ = "bidding_bids"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("trading_lots.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("core_organisations.id"), index=True)
+    submitted_by: Mapped[int] = mapped_column(ForeignKey("core_users.id"))
+    active_key: Mapped[str | None] = mapped_column(String(40), unique=True)
+    #: submitted | replaced | withdrawn
+    state: Mapped[str] = mapped_column(String(12), default="submitted", index=True)
+    #: object-store key of the package (write-once)
+    package_key: Mapped[str] = mapped_column(String(200))
+    package_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    ciphertext_sha256: Mapped[str] = mapped_column(String(64))
+    opening_key_id: Mapped[str] = mapped_column(String(40))
+    #: server time the complete package was received (the instant the deadline is judged at)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("bidding_bids.id"))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: set when an amendment was issued after this bid; the bidder confirms or replaces it
+    needs_reconfirmation: Mapped[bool] = mapped_column(Boolean, default=False)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: the platform-signed receipt exactly as issued (bidding/receipts.py)
+    receipt: Mapped[dict] = mapped_column(JSONText)
+    # -- evidence for monitoring (电子招标投标办法 第四十九条), captured at submission, never changed --
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+    #: the manifest's device fingerprint: component → list of values
+    device: Mapped[dict] = mapped_column(JSONText, default=dict)
+    #: kid of the organisation key that signed the manifest
+    signer_kid: Mapped[str] = mapped_column(String(40))
+    #: payer account of the bond on record at submission (null: no bond recorded yet)
+    bond_payer_account: Mapped[str | None] = mapped_column(String(64))
+
+    @property
+    def owner_org_id(self) -> int:
+        return self.organisation_id
+
+
+class BidBond(db.Model):
+    """A bid bond (投标保证金): transfer from the bidder's basic account, or a guarantee.
+
+    The payer account is evidence for the collusion detector (条例 第四十条(六)).
+    """
+
+    __tablename__ = "bidding_bonds"
+    __table_args__ = (UniqueConstraint("lot_id", "organisation_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("trading_lots.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("core_organisations.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    #: transfer | guarantee
+    method: Mapped[str] = mapped_column(String(10))
+    payer_account: Mapped[str] = mapped_column(String(64), index=True)
+    payer_uscc: Mapped[str] = mapped_column(String(18))
+    payer_name: Mapped[str] = mapped_column(String(200), default="")
+    #: bank transfer reference or guarantee number
+    reference: Mapped[str] = mapped_column(String(100), default="")
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("core_users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    #: held | refund_due | refunded
+    state: Mapped[str] = mapped_column(String(12), default="held")
+    refund_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    refund_reason: Mapped[str] = mapped_column(String(200), default="")
+    refunded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def owner_org_id(self) -> int:
+        return self.organisation_id

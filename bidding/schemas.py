@@ -39,3 +39,110 @@ class PackageCheckSchema(Schema):
     ciphertext_sha256 = fields.String()
     device = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
     tool = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+# --- submission -----------------------------------------------------------------------------------
+
+_HEX64 = validate.Regexp(r"^[0-9a-f]{64}$", error="64 lower-case hex digits")
+_ID = validate.Range(min=1, max=2**31 - 1)
+
+
+class BidUploadCreateSchema(Schema):
+    size = fields.Integer(required=True, validate=validate.Range(min=1, max=2**40),
+                          metadata={"description": "the package's exact size in bytes"})
+    sha256 = fields.String(required=True, validate=_HEX64, metadata={"description": "SHA-256 of the whole package"})
+
+
+class ChunkQuerySchema(Schema):
+    offset = fields.Integer(required=True, validate=validate.Range(min=0, max=2**40),
+                            metadata={"description": "byte offset of this chunk in the package (client-chosen)"})
+
+
+class ChunkSchema(Schema):
+    offset = fields.Integer()
+    length = fields.Integer()
+    sha256 = fields.String()
+
+
+class RangeSchema(Schema):
+    offset = fields.Integer()
+    length = fields.Integer()
+
+
+class BidSchema(Schema):
+    id = fields.Integer()
+    lot_id = fields.Integer()
+    state = fields.String(metadata={"description": "submitted | replaced | withdrawn"})
+    package_sha256 = fields.String()
+    size = fields.Integer()
+    received_at = fields.DateTime()
+    replaces_id = fields.Integer(allow_none=True)
+    ended_at = fields.DateTime(allow_none=True)
+    needs_reconfirmation = fields.Boolean(
+        metadata={"description": "an amendment was issued after this bid: confirm it or submit a new package"})
+    confirmed_at = fields.DateTime(allow_none=True)
+    receipt = fields.Dict(metadata={"description": "the platform-signed receipt (ggzy bid verify-receipt)"})
+
+
+class BidUploadSchema(Schema):
+    id = fields.String(allow_none=True, metadata={"description": "null when the package already stands as a bid"})
+    lot_id = fields.Integer()
+    size = fields.Integer()
+    sha256 = fields.String()
+    state = fields.String(metadata={"description": "open | finished | already_submitted"})
+    bid_id = fields.Integer(allow_none=True)
+    chunk_max = fields.Integer(metadata={"description": "largest chunk the server accepts"})
+    received_bytes = fields.Integer()
+    chunks = fields.List(fields.Nested(ChunkSchema))
+    missing = fields.List(fields.Nested(RangeSchema))
+    receipt = fields.Dict(allow_none=True)
+
+
+class BidQuerySchema(Schema):
+    lot_id = fields.Integer(load_default=None, validate=_ID)
+
+
+class BondCreateSchema(Schema):
+    amount = fields.Decimal(required=True, places=2, as_string=True, validate=validate.Range(min=0.01),
+                            metadata={"type": "string", "description": "yuan, two decimals"})
+    method = fields.String(required=True, validate=validate.OneOf(["transfer", "guarantee"]))
+    payer_account = fields.String(required=True, validate=validate.Length(min=6, max=80))
+    payer_uscc = fields.String(required=True, validate=validate.Length(equal=18))
+    payer_name = fields.String(load_default="", validate=validate.Length(max=200))
+    reference = fields.String(load_default="", validate=validate.Length(max=100))
+
+
+class BondSchema(Schema):
+    id = fields.Integer()
+    lot_id = fields.Integer()
+    organisation_id = fields.Integer()
+    amount = fields.Decimal(places=2, as_string=True, metadata={"type": "string"})
+    method = fields.String()
+    payer_account = fields.String()
+    payer_uscc = fields.String()
+    payer_name = fields.String()
+    reference = fields.String()
+    recorded_at = fields.DateTime()
+    state = fields.String(metadata={"description": "held | refund_due | refunded"})
+    refund_due_at = fields.DateTime(allow_none=True)
+    refund_reason = fields.String()
+    refunded_at = fields.DateTime(allow_none=True)
+
+
+class ReceiptSchema(Schema):
+    """The signed receipt; every field is covered by ``signature`` (bidding/receipts.py)."""
+
+    type = fields.String()
+    v = fields.Integer()
+    receipt_id = fields.String()
+    bid_id = fields.Integer()
+    lot_id = fields.Integer()
+    organisation_id = fields.Integer()
+    bidder_uscc = fields.String()
+    package_sha256 = fields.String()
+    size = fields.Integer()
+    ciphertext_sha256 = fields.String()
+    signer_kid = fields.String()
+    received_at = fields.String(metadata={"description": "server time, UTC, microseconds"})
+    platform_kid = fields.String()
+    signature = fields.String()

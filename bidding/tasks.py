@@ -1,5 +1,8 @@
 """Event handlers and tasks of the bidding domain.
 
+It also registers the bid counter in trading's ``bid_counters`` hook (closing fails a lot with
+fewer than 3 standing bids, 条例 第四十四条): this module is imported by the app and every worker.
+
 ``trading.lot_published`` → make the lot's opening key.  The handler only changes rows in
 ``db.session`` (core.events runs it once in effect).  When the custodians are incomplete the
 refusal is recorded (audit + log) and the event is acknowledged: retrying blindly would not help;
@@ -9,10 +12,14 @@ from __future__ import annotations
 
 import logging
 
+from celery import shared_task
+
 from bidding import services
 from core.audit import audit
 from core.errors import DomainError
-from core.events import subscriber
+from core.events import commit, subscriber
+from core.scheduler import register_periodic
+from trading.services import bid_counters
 
 logger = logging.getLogger(__name__)
 
@@ -27,3 +34,53 @@ def create_opening_key(event) -> None:
         logger.error("lot %s published without an opening key: %s", lot_id, err.detail)
         audit("bidding.opening_key_refused", object_type="lot", object_id=lot_id, error=err.code,
               detail=err.detail, event_id=event.event_id)
+
+
+# --- submission ---------------------------------------------------------------------------------
+
+@subscriber("trading.amendment_issued", name="bidding.mark_for_reconfirmation")
+def mark_for_reconfirmation(event) -> None:
+    """Standing bids were sealed against the old documents: each bidder must re-confirm or replace."""
+    services.mark_for_reconfirmation(lot_id=int(event.payload["lot_id"]),
+                                     amendment_id=event.payload.get("amendment_id"))
+
+
+@subscriber("bidding.bidding_closed", name="bidding.collect_closed_uploads")
+def collect_closed_uploads(event) -> None:
+    """Unfinished uploads of a closed lot never become bids: drop them and their chunks now."""
+    services.collect_uploads(lot_id=int(event.payload["lot_id"]))
+
+
+def _refund_subscriber(event_name: str, reason: str):
+    @subscriber(event_name, name=f"bidding.bond_refund_on_{reason}")
+    def handler(event) -> None:
+        services.refund_due(lot_id=int(event.payload["lot_id"]), reason=reason, at=event.created_at)
+
+    handler.__doc__ = f"{event_name}: every bond of the lot falls due for refund within 5 days."
+    return handler
+
+
+for _event, _reason in (("trading.lot_failed", "lot_failed"), ("trading.lot_cancelled", "lot_cancelled"),
+                        ("trading.contract_signed", "contract_signed")):
+    _refund_subscriber(_event, _reason)
+
+
+@shared_task(name="bidding.collect_uploads", acks_late=True)
+def collect_uploads(lot_id: int | None = None) -> dict:
+    """Periodic and per-lot: remove unfinished uploads past the deadline and orphaned chunks."""
+    result = services.collect_uploads(lot_id=lot_id)
+    commit()
+    return result
+
+
+@shared_task(name="bidding.bond_refund_check", acks_late=True)
+def bond_refund_check(bond_id: int) -> str:
+    """The refund timer of one bond (idempotent)."""
+    result = services.check_refund(bond_id=bond_id)
+    commit()
+    return result
+
+
+register_periodic("bidding-collect-uploads", 600, "bidding.collect_uploads")
+if services.count_standing_bids not in bid_counters:
+    bid_counters.append(services.count_standing_bids)

@@ -15,3 +15,14 @@ def _cheap_password_hashes(monkeypatch):
     import core.identity
 
     monkeypatch.setattr(core.identity, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
+@pytest.fixture
+def fresh_store(app, tmp_path, monkeypatch):
+    """An empty object store and chunk area per test: lot ids repeat once the tables are emptied."""
+    from core.storage import LocalStorage
+
+    store = LocalStorage(tmp_path / "store")
+    monkeypatch.setitem(app.extensions, "storage", store)
+    monkeypatch.setitem(app.config, "GGZY_UPLOAD_DIR", str(tmp_path / "uploads"))
+    return store

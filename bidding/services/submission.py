@@ -1,0 +1,365 @@
+"""Bid submission: resumable uploads, the deadline, receipts, modify, withdraw, re-confirmation.
+
+An upload session declares the package's size and SHA-256; chunks arrive at client-chosen offsets
+(each hashed), into the chunk area on disk (bidding/chunks.py), never into memory or the database.
+*Finishing* is the moment of submission: the server clock at the arrival of the finish request is
+judged against the deadline (电子招标投标办法 第二十七条); then the assembled package is checked
+as in the sealing issue (format v1, lot, opening key, registered signer, ciphertext), stored with
+one streaming write-once put carrying the declared SHA-256, and only then does a bid row exist,
+with its platform-signed receipt, in the same transaction as the ``bidding.bid_submitted`` event.
+
+So an upload unfinished at the deadline, or finished one instant late, never becomes a bid and
+never reaches the object store; its chunks are collected by ``bidding.collect_uploads``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from bidding import receipts
+from bidding.chunks import ChunkArea, ChunkError
+from bidding.models import Bid, BidBond, Upload
+from bidding.services.eligibility import RULE_WINDOW, check_eligible, check_open
+from bidding.services.opening import PackageRefused, validate_package
+from core import events
+from core.audit import audit
+from core.clock import now
+from core.db import db
+from core.errors import Conflict, ValidationFailed
+from core.keys import platform_keys
+from core.storage import get_storage
+
+logger = logging.getLogger(__name__)
+
+#: a package is at least magic + length + manifest + signature
+MIN_PACKAGE = 8 + 4 + 2 + 64
+PACKAGE_MAX = 2 * 1024**3
+CHUNK_MAX = 64 * 1024 * 1024
+
+
+def _cfg(name: str, default: int) -> int:
+    return int(current_app.config.get(name) or default)
+
+
+def package_max() -> int:
+    return _cfg("GGZY_PACKAGE_MAX_BYTES", PACKAGE_MAX)
+
+
+def chunk_max() -> int:
+    return _cfg("GGZY_UPLOAD_CHUNK_MAX", CHUNK_MAX)
+
+
+def chunk_area() -> ChunkArea:
+    """``GGZY_UPLOAD_DIR``, default ``<instance>/uploads`` (shared between web hosts, see chunks.py)."""
+    root = current_app.config.get("GGZY_UPLOAD_DIR") or f"{current_app.config['GGZY_INSTANCE_DIR']}/uploads"
+    return ChunkArea(root)
+
+
+def package_key(lot_id: int, sha256: str) -> str:
+    return f"bidding/packages/{lot_id}/{sha256}"
+
+
+class UploadError(ValidationFailed):
+    code = "upload_refused"
+
+
+def _chunk_error(err: ChunkError) -> Exception:
+    status = 409 if err.code in ("chunk_overlap", "upload_incomplete") else 422
+    return UploadError(err.detail, code=err.code, status=status, **err.extra)
+
+
+# --- upload sessions ----------------------------------------------------------------------------
+
+def active_bid(*, lot_id: int, organisation_id: int) -> Bid | None:
+    return db.session.scalar(select(Bid).where(Bid.active_key == f"{lot_id}:{organisation_id}"))
+
+
+def start_upload(*, user, lot, size: int, sha256: str) -> tuple[Upload | None, Bid | None]:
+    """Open an upload session, or (idempotent retry) return the standing bid with this very package.
+
+    :returns: ``(upload, None)`` for a new session, ``(None, bid)`` when this package already stands
+    :raises DeadlinePassed, NotEligible, UploadError: with the article
+    """
+    at = now()
+    check_open(lot, at=at)
+    check_eligible(lot=lot, organisation=user.organisation, at=at)
+    if not MIN_PACKAGE <= size <= package_max():
+        raise UploadError(f"declared size {size} is outside {MIN_PACKAGE}..{package_max()} bytes",
+                          code="size_out_of_range")
+    standing = active_bid(lot_id=lot.id, organisation_id=user.organisation_id)
+    if standing is not None and standing.package_sha256 == sha256 and standing.size == size:
+        return None, standing
+    upload = Upload(id=uuid.uuid4().hex, lot_id=lot.id, organisation_id=user.organisation_id, user_id=user.id,
+                    size=size, sha256=sha256)
+    db.session.add(upload)
+    db.session.flush()
+    return upload, None
+
+
+def upload_status(upload: Upload) -> dict:
+    """What a resuming client needs: the chunks received and the ranges still missing."""
+    chunks, gaps = chunk_area().missing(upload.id, upload.size) if upload.state == "open" else ([], [])
+    return {"id": upload.id, "lot_id": upload.lot_id, "size": upload.size, "sha256": upload.sha256,
+            "state": upload.state, "bid_id": upload.bid_id, "chunk_max": chunk_max(),
+            "received_bytes": sum(c.length for c in chunks) if upload.state == "open" else upload.size,
+            "chunks": [{"offset": c.offset, "length": c.length, "sha256": c.sha256} for c in chunks],
+            "missing": [{"offset": s, "length": e - s} for s, e in gaps]}
+
+
+def put_chunk(*, upload: Upload, offset: int, length: int | None, sha256: str, stream) -> dict:
+    """Store one chunk (idempotent for the same bytes at the same offset).
+
+    :raises DeadlinePassed: the deadline has passed: nothing more is accepted
+    :raises UploadError: bad length or hash, out of range, overlap, session finished
+    """
+    from trading.models import Lot
+
+    if upload.state != "open":
+        raise UploadError("this upload is already finished", code="upload_finished", status=409)
+    check_open(db.session.get(Lot, upload.lot_id), at=now())
+    if length is None:
+        raise UploadError("a chunk needs a Content-Length", code="length_required", status=411)
+    if length > chunk_max():
+        raise UploadError(f"a chunk may have at most {chunk_max()} bytes", code="chunk_too_large", status=413)
+    try:
+        chunk = chunk_area().write(upload.id, offset=offset, stream=stream, length=length, sha256=sha256,
+                                   total=upload.size)
+    except ChunkError as err:
+        raise _chunk_error(err) from None
+    return {"offset": chunk.offset, "length": chunk.length, "sha256": chunk.sha256}
+
+
+def cancel_upload(*, upload: Upload) -> None:
+    """Drop an open session and its chunks (a finished one is a bid: withdraw that instead)."""
+    if upload.state != "open":
+        raise UploadError("this upload is finished; withdraw the bid instead", code="upload_finished", status=409)
+    chunk_area().discard(upload.id)
+    db.session.delete(upload)
+    db.session.flush()
+
+
+# --- finishing = submitting ---------------------------------------------------------------------
+
+def finish_upload(*, upload: Upload, actor, ip: str = "", user_agent: str = "") -> tuple[Bid, bool]:
+    """Submit the uploaded package: deadline, eligibility, package check, store, bid, receipt.
+
+    :returns: ``(bid, created)``; ``created`` is False for an identical retry (same receipt)
+    :raises DeadlinePassed: the finish request arrived at or after the deadline (nothing is kept)
+    :raises UploadError: chunks missing, or the bytes differ from the declared size/SHA-256
+    :raises PackageRefused: not a valid package for this lot (电子招标投标办法 第二十六条)
+    :raises NotEligible: blacklisted, operator affiliate, … (see eligibility)
+    """
+    from trading.models import Lot
+
+    if upload.state == "finished" and upload.bid_id is not None:
+        return db.session.get(Bid, upload.bid_id), False
+    at = now()  # the instant of submission: every byte is already here
+    lot = db.session.get(Lot, upload.lot_id)
+    check_open(lot, at=at)
+    organisation = actor.organisation
+    check_eligible(lot=lot, organisation=organisation, at=at)
+    report = _check_assembled(upload, organisation.id)
+    standing = active_bid(lot_id=lot.id, organisation_id=organisation.id)
+    if standing is not None and standing.package_sha256 == upload.sha256:
+        upload.state, upload.bid_id = "finished", standing.id
+        return standing, False
+    info = _store(upload)
+    bid = _record_bid(upload=upload, lot=lot, organisation=organisation, actor=actor, at=at, report=report,
+                      storage_key=info.key, standing=standing, ip=ip, user_agent=user_agent)
+    return bid, True
+
+
+def _check_assembled(upload: Upload, organisation_id: int) -> dict:
+    try:
+        reader = chunk_area().open(upload.id, upload.size)
+    except ChunkError as err:
+        raise _chunk_error(err) from None
+    try:
+        report = validate_package(lot_id=upload.lot_id, stream=reader, organisation_id=organisation_id)
+        reader.read()  # validate_package stops at the end of the ciphertext: count anything after
+    except PackageRefused:
+        raise
+    finally:
+        reader.close()
+    if reader.size != upload.size or reader.hexdigest() != upload.sha256:
+        raise UploadError(f"the uploaded bytes ({reader.size} bytes, sha256 {reader.hexdigest()}) are not the "
+                          "declared package", code="package_hash_mismatch")
+    return report
+
+
+def _store(upload: Upload):
+    """One streaming write-once put, checked by the store against the declared SHA-256."""
+    reader = chunk_area().open(upload.id, upload.size)
+    try:
+        return get_storage().put(package_key(upload.lot_id, upload.sha256), reader, length=upload.size,
+                                 sha256=upload.sha256, write_once=True)
+    finally:
+        reader.close()
+
+
+def _record_bid(*, upload, lot, organisation, actor, at, report, storage_key, standing, ip, user_agent) -> Bid:
+    if standing is not None:
+        standing.state, standing.active_key, standing.ended_at = "replaced", None, at
+        db.session.flush()
+    bond = db.session.scalar(select(BidBond).where(BidBond.lot_id == lot.id,
+                                                   BidBond.organisation_id == organisation.id))
+    bid = Bid(lot_id=lot.id, organisation_id=organisation.id, submitted_by=actor.id,
+              active_key=f"{lot.id}:{organisation.id}", package_key=storage_key, package_sha256=upload.sha256,
+              size=upload.size, ciphertext_sha256=report["ciphertext_sha256"],
+              opening_key_id=report["opening_key_id"], received_at=at, receipt={},
+              replaces_id=standing.id if standing else None, ip=(ip or "")[:45], user_agent=(user_agent or "")[:200],
+              device=report["device"], signer_kid=report["bidder_key_id"],
+              bond_payer_account=bond.payer_account if bond else None)
+    db.session.add(bid)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("another submission of your organisation for this lot is being recorded; retry",
+                       code="submission_in_progress") from None
+    bid.receipt = receipts.sign(_receipt_body(bid, organisation), _Signer())
+    upload.state, upload.bid_id = "finished", bid.id
+    events.record("bidding.bid_submitted", {
+        "bid_id": bid.id, "lot_id": lot.id, "organisation_id": organisation.id,
+        "package_sha256": bid.package_sha256, "size": bid.size, "received_at": _iso(at),
+        "receipt_id": bid.receipt["receipt_id"], "signer_kid": bid.signer_kid,
+        "replaces_bid_id": bid.replaces_id})
+    audit("bidding.bid_submitted", object_type="bid", object_id=bid.id, actor=actor, lot_id=lot.id,
+          package_sha256=bid.package_sha256)
+    db.session.flush()
+    return bid
+
+
+def _receipt_body(bid: Bid, organisation) -> dict:
+    return {"receipt_id": uuid.uuid4().hex, "bid_id": bid.id, "lot_id": bid.lot_id,
+            "organisation_id": bid.organisation_id, "bidder_uscc": organisation.uscc,
+            "package_sha256": bid.package_sha256, "size": bid.size, "ciphertext_sha256": bid.ciphertext_sha256,
+            "signer_kid": bid.signer_kid, "received_at": _iso(bid.received_at)}
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class _Signer:
+    """The platform key as receipts.sign wants it (the kid is known before signing)."""
+
+    def __init__(self):
+        self.keys = platform_keys()
+
+    def current_kid(self) -> str:
+        return self.keys.manifest()["current"]
+
+    def sign(self, data: bytes) -> tuple[str, str]:
+        return self.keys.sign(data)
+
+
+def discard_chunks(upload_id: str) -> None:
+    """After the commit: the package is stored, its chunks are garbage."""
+    chunk_area().discard(upload_id)
+
+
+# --- after submission ---------------------------------------------------------------------------
+
+def withdraw_bid(*, bid: Bid, actor) -> Bid:
+    """Withdraw before the deadline (招标投标法 第二十九条); the bond falls due for refund in 5 days.
+
+    :raises DeadlinePassed: at or after the deadline
+    :raises Conflict: the bid is not standing (already replaced or withdrawn)
+    """
+    from bidding.services.bonds import refund_due
+    from trading.models import Lot
+
+    lot = db.session.get(Lot, bid.lot_id)
+    at = now()
+    check_open(lot, at=at)
+    if bid.state != "submitted":
+        raise Conflict(f"this bid is {bid.state}, not standing", code="bid_not_standing", rule=RULE_WINDOW)
+    bid.state, bid.active_key, bid.ended_at = "withdrawn", None, at
+    events.record("bidding.bid_withdrawn", {"bid_id": bid.id, "lot_id": bid.lot_id,
+                                            "organisation_id": bid.organisation_id, "withdrawn_at": _iso(at),
+                                            "package_sha256": bid.package_sha256})
+    audit("bidding.bid_withdrawn", object_type="bid", object_id=bid.id, actor=actor, lot_id=bid.lot_id)
+    refund_due(lot_id=bid.lot_id, organisation_id=bid.organisation_id, reason="withdrawn", at=at)
+    db.session.flush()
+    return bid
+
+
+def confirm_bid(*, bid: Bid, actor) -> Bid:
+    """Confirm a standing bid after an amendment (or replace it with a new package instead).
+
+    :raises DeadlinePassed, Conflict
+    """
+    from trading.models import Lot
+
+    check_open(db.session.get(Lot, bid.lot_id), at=now())
+    if bid.state != "submitted":
+        raise Conflict(f"this bid is {bid.state}, not standing", code="bid_not_standing")
+    bid.needs_reconfirmation, bid.confirmed_at = False, now()
+    audit("bidding.bid_confirmed", object_type="bid", object_id=bid.id, actor=actor, lot_id=bid.lot_id)
+    db.session.flush()
+    return bid
+
+
+def bids_of(*, organisation_id: int | None, lot_id: int | None = None) -> list[Bid]:
+    """An organisation's own bids, newest first (nobody else's: 招标投标法 第二十二条)."""
+    if organisation_id is None:
+        return []
+    q = select(Bid).where(Bid.organisation_id == organisation_id).order_by(Bid.id.desc())
+    if lot_id is not None:
+        q = q.where(Bid.lot_id == lot_id)
+    return list(db.session.scalars(q))
+
+
+def count_standing_bids(lot_id: int) -> int:
+    """Bids standing at closing and received before the deadline: trading's ``bid_counters`` hook."""
+    from trading.models import Lot
+
+    lot = db.session.get(Lot, lot_id)
+    if lot is None:
+        return 0
+    return db.session.scalar(select(func.count(Bid.id)).where(
+        Bid.lot_id == lot_id, Bid.state == "submitted", Bid.received_at < lot.bid_deadline)) or 0
+
+
+def mark_for_reconfirmation(*, lot_id: int, amendment_id: int | None = None) -> int:
+    """An amendment changed the documents: every standing bid needs the bidder's re-confirmation."""
+    rows = db.session.scalars(select(Bid).where(Bid.lot_id == lot_id, Bid.state == "submitted")).all()
+    for bid in rows:
+        bid.needs_reconfirmation, bid.confirmed_at = True, None
+    if rows:
+        audit("bidding.bids_need_reconfirmation", object_type="lot", object_id=lot_id,
+              bids=[b.id for b in rows], amendment_id=amendment_id)
+    db.session.flush()
+    return len(rows)
+
+
+def collect_uploads(*, lot_id: int | None = None) -> dict:
+    """Remove upload sessions of lots past their deadline (never bids), and orphaned chunk folders.
+
+    Safe at any time: an open session of a lot still taking bids is left alone.
+    """
+    from trading.models import Lot
+
+    q = select(Upload).join(Lot, Lot.id == Upload.lot_id).where(Lot.bid_deadline <= now())
+    if lot_id is not None:
+        q = q.where(Upload.lot_id == lot_id)
+    area, removed = chunk_area(), 0
+    for upload in db.session.scalars(q).all():
+        area.discard(upload.id)
+        db.session.delete(upload)
+        removed += 1
+    finished = db.session.scalars(select(Upload.id).where(Upload.state == "finished")).all()
+    for upload_id in finished:
+        area.discard(upload_id)
+    known = set(db.session.scalars(select(Upload.id)).all())
+    orphans = [s for s in area.sessions() if s not in known]
+    for session in orphans:
+        area.discard(session)
+    db.session.flush()
+    return {"sessions": removed, "orphans": len(orphans)}
