@@ -21,12 +21,17 @@ FOREIGN_TABLES = {"core_apscheduler_jobs"}
 
 
 def include_name(name, type_, _parent):
-    """Skip tables we do not own; with ``-x prefix=trading_`` autogenerate sees one domain only
-    (one concern per revision)."""
-    if type_ != "table":
-        return True
+    return not (type_ == "table" and name in FOREIGN_TABLES)
+
+
+def include_object(obj, name, type_, _reflected, _compare_to):
+    """With ``-x prefix=trading_`` autogenerate looks at one domain's tables only, on both the model
+    and the database side (one concern per revision)."""
+    table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
+    if table in FOREIGN_TABLES:
+        return False
     prefix = context.get_x_argument(as_dictionary=True).get("prefix")
-    return name not in FOREIGN_TABLES and (prefix is None or name.startswith(prefix))
+    return prefix is None or table is None or table.startswith(prefix)
 
 
 def run_migrations_online() -> None:
@@ -37,7 +42,7 @@ def run_migrations_online() -> None:
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=db.metadata,
                           render_as_batch=connection.dialect.name == "sqlite", compare_type=True,
-                          include_name=include_name,
+                          include_name=include_name, include_object=include_object,
                           version_table="core_alembic_version")
         with context.begin_transaction():
             context.run_migrations()
