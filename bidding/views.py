@@ -1,17 +1,25 @@
-"""Bidding pages: the custodian's list of key shares, each downloadable for local decryption."""
+"""Bidding pages: custodians' key shares; bidders' own bids, upload with progress, receipts, withdraw.
+
+A bidder sees only its own organisation's bids: the list is filtered by organisation and each bid
+page is an owner-only operation of the permission table."""
 from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, g, render_template
+from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from bidding import services
-from bidding.models import KeyShare
+from bidding.models import Bid, KeyShare
 from bidding.permissions import OPERATIONS  # noqa: F401  (declares the operations)
 from core.db import db
-from core.permissions import permission
+from core.errors import DomainError
+from core.events import commit
+from core.permissions import PARAM_MODELS, permission
 
-bp = Blueprint("bidding_pages", __name__, url_prefix="/bidding", template_folder="templates")
+PARAM_MODELS.setdefault("bid_id", Bid)
+bp = Blueprint("bidding_pages", __name__, url_prefix="/bidding", template_folder="templates",
+               static_folder="static", static_url_path="/static")
 
 
 @bp.get("/custody")
@@ -28,3 +36,41 @@ def share_download(share_id):
     body = json.dumps(share.record(), indent=2)
     return Response(body, mimetype="application/json", headers={
         "Content-Disposition": f'attachment; filename="share-lot{share.lot_id}-x{share.x}.json"'})
+
+
+@bp.get("/bids")
+@permission("pages.bidding.bids")
+def bids():
+    """My organisation's bids and the upload form (bidding/static/upload.js)."""
+    lot_id = request.args.get("lot_id", type=int)
+    return render_template("bidding/bids.html", bids=services.bids_of(organisation_id=g.user.organisation_id),
+                           lot_id=lot_id)
+
+
+@bp.get("/bids/<int:bid_id>")
+@permission("pages.bidding.bid")
+def bid(bid_id):
+    row = db.session.get(Bid, bid_id)
+    return render_template("bidding/bid.html", bid=row,
+                           receipt_json=json.dumps(row.receipt, indent=2, ensure_ascii=False))
+
+
+@bp.get("/bids/<int:bid_id>/receipt.json")
+@permission("pages.bidding.bid")
+def receipt_download(bid_id):
+    row = db.session.get(Bid, bid_id)
+    return Response(json.dumps(row.receipt, indent=2, ensure_ascii=False), mimetype="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="receipt-bid{row.id}.json"'})
+
+
+@bp.post("/bids/<int:bid_id>/withdraw")
+@permission("pages.bidding.bid_withdraw")
+def bid_withdraw(bid_id):
+    try:
+        services.withdraw_bid(bid=db.session.get(Bid, bid_id), actor=g.user)
+        commit()
+        flash(_("Your bid is withdrawn."))
+    except DomainError as err:
+        db.session.rollback()
+        flash(f"{err.detail} ({err.rule or err.code})")
+    return redirect(url_for("bidding_pages.bid", bid_id=bid_id))
