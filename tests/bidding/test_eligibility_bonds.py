@@ -1,0 +1,149 @@
+"""Who may bid (blacklist, revoked key, operator affiliates; nothing else: EBM Art.54) and bid bonds."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from bidding import services
+from bidding.models import Bid, BidBond
+from core import keys
+from core.clock import frozen, now
+from core.db import db
+from core.events import OutboxEvent, commit
+from core.models import Notification
+from core.scheduler import ScheduledTask
+from tests.bidding.submitting import finish, new_bidder, open_lot, package, start, submit, upload_all
+from tests.factories import make_org, make_user
+
+pytestmark = pytest.mark.usefixtures("fresh_store")
+
+
+def _refusal(resp, code):
+    body = resp.get_json()
+    assert resp.status_code == 422 and body["error"] == code, body
+    return body
+
+
+def test_blacklisted_enterprise_is_refused_with_the_reason(app, client, ctx, tmp_path):
+    from trading.services import add_entry
+
+    lot, bidder = open_lot(), new_bidder()
+    data = package(tmp_path, lot, bidder)
+    upload_id = upload_all(client, bidder, lot.id, data)  # listed after the upload began
+    add_entry(actor=make_user("supervisor"), subject_kind="enterprise", name="x", reason="串通投标",
+              legal_basis="招标投标法实施条例 第六十七条", starts_at=now() - dt.timedelta(days=1),
+              uscc=bidder.user.organisation.uscc)
+    commit()
+    body = _refusal(finish(client, bidder, upload_id), "blacklisted")
+    assert body["rule"] == "招标投标法实施条例 第六十七条" and body["detail"] == "串通投标"
+    _refusal(start(client, bidder, lot.id, data), "blacklisted")
+    assert db.session.scalar(select(Bid.id)) is None
+
+
+def test_revoked_key_is_refused(app, client, ctx, tmp_path):
+    lot, bidder = open_lot(), new_bidder()
+    data = package(tmp_path, lot, bidder)
+    upload_id = upload_all(client, bidder, lot.id, data)
+    for key in keys.valid_keys(organisation_id=bidder.org_id, kind="sign"):
+        keys.revoke_key(key=key, reason="private key lost")
+    commit()
+    assert _refusal(finish(client, bidder, upload_id), "no_valid_signing_key")["rule"].startswith("电子签名法")
+    _refusal(start(client, bidder, lot.id, data), "no_valid_signing_key")
+
+
+def test_package_signed_by_a_revoked_key_is_refused_even_with_a_new_key(app, client, ctx, tmp_path):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from tests.bidding.factories import register
+
+    lot, bidder = open_lot(), new_bidder()
+    data = package(tmp_path, lot, bidder)
+    upload_id = upload_all(client, bidder, lot.id, data)
+    (old,) = keys.valid_keys(organisation_id=bidder.org_id, kind="sign")
+    keys.revoke_key(key=old, reason="compromised")
+    register(bidder.user, Ed25519PrivateKey.generate(), kind="sign", owner={"organisation_id": bidder.org_id})
+    commit()
+    _refusal(finish(client, bidder, upload_id), "bidder_key_not_valid")
+
+
+@pytest.mark.parametrize("how", ["affiliate", "operator"])
+def test_operator_and_affiliates_may_not_bid(app, client, ctx, tmp_path, how):
+    lot = open_lot()
+    org = make_org(kind="platform_operator") if how == "operator" else make_org(affiliated_with_operator=True)
+    bidder = new_bidder(org=org)
+    body = _refusal(start(client, bidder, lot.id, package(tmp_path, lot, bidder)), "operator_affiliate")
+    assert body["rule"] == "电子招标投标办法 第二十三条"
+
+
+def test_no_other_precondition_restricts_who_bids(app, client, ctx, tmp_path):
+    """电子招标投标办法 第五十四条: another province, no local registration, no download, no bond."""
+    lot = open_lot()
+    assert lot.project.region == "330200"
+    far = new_bidder(org=make_org(region="650100", name="新疆某建设有限公司"))
+    resp = submit(client, far, lot.id, package(tmp_path, lot, far))
+    assert resp.status_code == 201, resp.get_json()
+
+
+def test_invited_tender_takes_only_invitees(app, client, ctx, tmp_path):
+    invited, outsider = new_bidder(), new_bidder()
+    lot = open_lot(invitees=[invited.org_id, make_org().id, make_org().id])
+    _refusal(start(client, outsider, lot.id, package(tmp_path, lot, outsider)), "not_invited")
+    assert submit(client, invited, lot.id, package(tmp_path, lot, invited, name="i.pkg")).status_code == 201
+
+
+def _bond(client, bidder, lot_id, **changes):
+    body = {"amount": "20000.00", "method": "transfer", "payer_account": "6222 0000 1111 2222",
+            "payer_uscc": bidder.user.organisation.uscc, **changes}
+    return client.post(f"/api/bidding/lots/{lot_id}/bonds", headers=bidder.headers, json=body)
+
+
+def test_bond_cap_payer_and_evidence(app, client, ctx, tmp_path):
+    lot, bidder = open_lot(), new_bidder()  # estimate 1,000,000.00 → cap 20,000.00
+    over = _refusal(_bond(client, bidder, lot.id, amount="20000.01"), "bond_too_high")
+    assert over["rule"] == "招标投标法实施条例 第二十六条"
+    other = make_org().uscc
+    _refusal(_bond(client, bidder, lot.id, payer_uscc=other), "payer_not_bidder")
+    _refusal(_bond(client, bidder, lot.id, payer_uscc="91330200MA0000000X"), "bad_payer_uscc")
+    assert _bond(client, bidder, lot.id, amount="abc").status_code == 422
+    guarantee = _bond(client, bidder, lot.id, method="guarantee", payer_uscc=other, reference="BH-2026-1")
+    assert guarantee.status_code == 201 and guarantee.get_json()["payer_account"] == "6222000011112222"
+    assert _bond(client, bidder, lot.id).status_code == 409
+    event = db.session.scalar(select(OutboxEvent).where(OutboxEvent.name == "bidding.bond_recorded"))
+    assert "payer_account" not in event.payload and len(event.payload["payer_account_sha256"]) == 64
+    bid = submit(client, bidder, lot.id, package(tmp_path, lot, bidder)).get_json()
+    assert db.session.get(Bid, bid["id"]).bond_payer_account == "6222000011112222"
+    b = new_bidder()
+    assert client.get(f"/api/bidding/bonds/{guarantee.get_json()['id']}", headers=b.headers).status_code == 403
+
+
+def test_withdrawal_arms_the_refund_timer(app, client, ctx, tmp_path):
+    lot, bidder = open_lot(), new_bidder()
+    bond_id = _bond(client, bidder, lot.id).get_json()["id"]
+    bid = submit(client, bidder, lot.id, package(tmp_path, lot, bidder)).get_json()
+    client.post(f"/api/bidding/bids/{bid['id']}/withdraw", headers=bidder.headers)
+    bond = db.session.get(BidBond, bond_id)
+    db.session.refresh(bond)
+    assert bond.state == "refund_due" and bond.refund_reason == "withdrawn"
+    job = db.session.get(ScheduledTask, f"bidding-bond-refund-{bond_id}")
+    assert job.task == "bidding.bond_refund_check" and job.run_at == bond.refund_due_at
+    assert services.check_refund(bond_id=bond_id) == "not_due"
+    with frozen(bond.refund_due_at + dt.timedelta(seconds=1)):
+        assert services.check_refund(bond_id=bond_id) == "overdue"
+    commit()
+    assert db.session.scalar(select(Notification).where(Notification.subject.contains("bond refund overdue")))
+
+
+def test_failed_lot_makes_every_bond_due(app, client, ctx, tmp_path):
+    from trading.services import close_bidding
+
+    lot, bidder = open_lot(), new_bidder()
+    bond_id = _bond(client, bidder, lot.id, amount="100.00").get_json()["id"]
+    with frozen(lot.bid_deadline + dt.timedelta(seconds=1)):
+        assert close_bidding(lot_id=lot.id) == "failed"
+        commit()
+    bond = db.session.get(BidBond, bond_id)
+    db.session.refresh(bond)
+    assert (bond.state, bond.refund_reason, bond.amount) == ("refund_due", "lot_failed", Decimal("100.00"))
