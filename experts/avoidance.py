@@ -27,6 +27,7 @@ REASONS: dict[str, str] = {
     "already_member": "招标投标法实施条例 第四十六条 (同一委员会不重复)",
     "declined": "招标投标法实施条例 第四十六条 第二款 (拒绝/未确认, 按原条件补抽)",
     "conflict_declared": "招标投标法实施条例 第四十六条 第三款 (主动回避)",
+    "left_pool": "已不在专家库该专业 (补抽时跳过)",
 }
 PENALTY_KINDS = frozenset({"administrative_penalty", "criminal_penalty"})
 

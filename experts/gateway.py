@@ -1,0 +1,65 @@
+"""SMS/voice gateway adapters for telling drawn experts (RULES §3: notify by voice or SMS).
+
+A production adapter (a carrier's SMS API, a voice-call platform) implements :class:`Gateway`;
+the demo and the tests use :class:`ConsoleGateway`, which logs the message without the expert's
+name and keeps what it sent in memory.  :class:`SmsChannel` adapts a gateway to core's
+notification :class:`core.notifications.Channel` interface.
+"""
+from __future__ import annotations
+
+import logging
+
+from core.notifications import Channel
+
+logger = logging.getLogger(__name__)
+
+
+class Gateway:
+    """An SMS and voice-call provider; raise to have the delivery retried."""
+
+    name = "base"
+
+    def send_sms(self, phone: str, text: str) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def call(self, phone: str, text: str) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class ConsoleGateway(Gateway):
+    """The demo's gateway: logs the last four digits and the text; remembers what it sent."""
+
+    name = "console"
+
+    def __init__(self):
+        self.sent: list[tuple[str, str, str]] = []
+
+    def send_sms(self, phone: str, text: str) -> None:
+        self.sent.append(("sms", phone, text))
+        logger.info("SMS to …%s: %s", phone[-4:], text)
+
+    def call(self, phone: str, text: str) -> None:
+        self.sent.append(("voice", phone, text))
+        logger.info("voice call to …%s: %s", phone[-4:], text)
+
+
+class SmsChannel(Channel):
+    """core.notifications Channel over a gateway, for the users whose pool record has a phone."""
+
+    name = "sms"
+
+    def __init__(self, gateway: Gateway, phone_of):
+        self.gateway, self.phone_of = gateway, phone_of
+
+    def send(self, user, note) -> None:
+        phone = self.phone_of(user)
+        if phone:
+            self.gateway.send_sms(phone, f"{note.subject} {note.body}".strip())
+
+
+#: the gateway in use; a deployment replaces it with its provider's adapter at start-up
+GATEWAY: list[Gateway] = [ConsoleGateway()]
+
+
+def gateway() -> Gateway:
+    return GATEWAY[0]
