@@ -1,4 +1,4 @@
-"""``ggzy bid keygen|pack|inspect|unseal`` and ``ggzy bid custody fetch|decrypt-share``.
+"""``ggzy bid keygen|pack|inspect|unseal|submit|withdraw|verify-receipt`` and ``ggzy bid custody fetch|decrypt-share``.
 
 The bidder's and custodians' side: offline commands need neither the Flask app nor the database
 (only ``--platform`` talks to a server, over its public HTTP API).  Exit codes: 0 done, 1 the
@@ -207,3 +207,92 @@ def decrypt_share(share, key, out):
             fh.write(clear.to_json())
         click.echo(json.dumps({"lot_id": clear.lot_id, "opening_key_id": clear.opening_key_id, "x": clear.x,
                                "out": str(out)}))
+
+
+# --- submission (issue 5) -------------------------------------------------------------------------
+
+@contextmanager
+def _online():
+    from bidding.client import SubmitError
+
+    try:
+        yield
+    except SubmitError as err:
+        click.echo(json.dumps(err.body or {"error": err.code, "detail": err.detail}, ensure_ascii=False), err=True)
+        _fail(err, 1)
+
+
+@cli.command()
+@click.argument("package", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--lot", type=click.IntRange(1, 2**31 - 1), required=True, help="lot id")
+@click.option("--platform", required=True, help="platform URL")
+@click.option("--token", envvar="GGZY_TOKEN", required=True, help="API token (or GGZY_TOKEN)")
+@click.option("--receipt", "receipt_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="write the signed receipt here (default: PACKAGE.receipt.json)")
+@click.option("--chunk-mb", type=click.IntRange(1, 64), default=8, show_default=True, help="chunk size")
+def submit(package, lot, platform, token, receipt_out, chunk_mb):
+    """Upload PACKAGE in chunks and submit it; re-run the same command to resume after a failure.
+
+    The server clock decides: an upload not finished before the deadline is not a bid.  The
+    platform's signed receipt is verified and saved."""
+    from bidding import receipts
+    from bidding.client import Client
+
+    with _online(), _refusals():
+        api = Client(platform, token)
+        size = package.stat().st_size
+        with click.progressbar(length=size, label="uploading", file=sys.stderr,
+                               hidden=not sys.stderr.isatty()) as bar:
+            bid = api.submit(lot, package, chunk=chunk_mb * 1024 * 1024, progress=bar.update)
+        receipt = bid["receipt"]
+        try:
+            receipts.verify(receipt, api.platform_keys())
+            receipts.check_package(receipt, package)
+        except receipts.ReceiptError as err:
+            _fail(err, 1)
+        out = receipt_out or package.with_name(package.name + ".receipt.json")
+        out.write_text(json.dumps(receipt, indent=2, ensure_ascii=False))
+        click.echo(json.dumps({"bid_id": bid["id"], "receipt": str(out), "received_at": receipt["received_at"],
+                               "package_sha256": receipt["package_sha256"],
+                               "already_submitted": bool(bid.get("already_submitted"))}, indent=2))
+
+
+@cli.command()
+@click.argument("bid_id", type=click.IntRange(1, 2**31 - 1))
+@click.option("--platform", required=True, help="platform URL")
+@click.option("--token", envvar="GGZY_TOKEN", required=True, help="API token (or GGZY_TOKEN)")
+def withdraw(bid_id, platform, token):
+    """Withdraw your bid BID_ID before the deadline (招标投标法 第二十九条)."""
+    from bidding.client import Client
+
+    with _online():
+        bid = Client(platform, token).withdraw(bid_id)
+        click.echo(json.dumps({"bid_id": bid["id"], "state": bid["state"], "ended_at": bid["ended_at"]}))
+
+
+@cli.command("verify-receipt")
+@click.argument("receipt", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--platform", help="platform URL (fetches its public keys)")
+@click.option("--platform-keys", "keys_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="the platform's public key manifest (platform-keys.json), for offline checks")
+@click.option("--package", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="also check that this file is the package the receipt names")
+def verify_receipt(receipt, platform, keys_file, package):
+    """Check a receipt's platform signature (and optionally the package's size and SHA-256)."""
+    from bidding import receipts
+
+    if bool(platform) == bool(keys_file):
+        raise click.UsageError("give exactly one of --platform and --platform-keys")
+    try:
+        record = json.loads(receipt.read_text())
+        manifest = json.loads(keys_file.read_text()) if keys_file else _http("GET", f"{platform.rstrip('/')}/api/keys/platform")
+        receipts.verify(record, manifest)
+        if package:
+            receipts.check_package(record, package)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        _fail(container.PackageError("bad_receipt", f"{receipt} is not JSON"), 2)
+    except (receipts.ReceiptError, container.PackageError) as err:
+        _fail(err, 1)
+    click.echo(json.dumps({"valid": True, "bid_id": record["bid_id"], "lot_id": record["lot_id"],
+                           "received_at": record["received_at"], "package_sha256": record["package_sha256"],
+                           "platform_kid": record["platform_kid"], "package_checked": bool(package)}, indent=2))

@@ -1,0 +1,110 @@
+"""HTTP client of the submission API, used by ``ggzy bid submit|withdraw`` and the burst benchmark.
+
+Only the public API (docs/submission.md) and an API token: a third-party tool can do the same.
+Resumable: before sending, it asks the server which ranges are missing, so re-running the same
+command after a dropped connection sends only the rest; transient network errors are retried.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 8 * 1024 * 1024
+RETRIES = 5
+
+
+class SubmitError(Exception):
+    """The platform refused (``code`` and ``detail`` from its JSON error) or could not be reached."""
+
+    def __init__(self, code: str, detail: str, status: int | None = None, body: dict | None = None):
+        super().__init__(f"{code}: {detail}")
+        self.code, self.detail, self.status, self.body = code, detail, status, body or {}
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while data := fh.read(1024 * 1024):
+            h.update(data)
+    return h.hexdigest()
+
+
+class Client:
+    def __init__(self, platform: str, token: str, *, session: requests.Session | None = None, timeout: float = 120):
+        self.base = platform.rstrip("/")
+        self.http = session or requests.Session()
+        self.http.headers.update({"Authorization": f"Bearer {token}", "Accept": "application/json"})
+        self.timeout = timeout
+
+    def _call(self, method: str, path: str, **kwargs) -> dict:
+        for attempt in range(RETRIES + 1):
+            try:
+                resp = self.http.request(method, self.base + path, timeout=self.timeout, **kwargs)
+            except (requests.ConnectionError, requests.Timeout) as err:
+                if attempt == RETRIES:
+                    raise SubmitError("platform_unreachable", str(err)) from None
+                time.sleep(min(2**attempt * 0.2, 5))
+                continue
+            if resp.status_code in (502, 503, 504) and attempt < RETRIES:
+                time.sleep(min(2**attempt * 0.2, 5))
+                continue
+            body = _json(resp)
+            if resp.status_code >= 400:
+                raise SubmitError(body.get("error", f"http_{resp.status_code}"), body.get("detail", resp.reason),
+                                  resp.status_code, body)
+            return body
+        raise AssertionError("unreachable")
+
+    def submit(self, lot_id: int, path: Path, *, chunk: int = CHUNK, sha256: str | None = None,
+               progress: Callable[[int], None] | None = None) -> dict:
+        """Upload (resuming where the server is) and finish; returns the bid with its receipt."""
+        path = Path(path)
+        size = path.stat().st_size
+        digest = sha256 or file_sha256(path)
+        up = self._call("POST", f"/api/bidding/lots/{lot_id}/uploads", json={"size": size, "sha256": digest})
+        if up["state"] == "already_submitted":
+            if progress:
+                progress(size)
+            return {"id": up["bid_id"], "lot_id": lot_id, "receipt": up["receipt"], "state": "submitted",
+                    "already_submitted": True}
+        chunk = min(chunk, up["chunk_max"])
+        if progress:
+            progress(size - sum(m["length"] for m in up["missing"]))
+        with open(path, "rb") as fh:
+            for gap in up["missing"]:
+                for offset in range(gap["offset"], gap["offset"] + gap["length"], chunk):
+                    fh.seek(offset)
+                    data = fh.read(min(chunk, gap["offset"] + gap["length"] - offset))
+                    self.put_chunk(up["id"], offset, data)
+                    if progress:
+                        progress(len(data))
+        return self._call("POST", f"/api/bidding/uploads/{up['id']}/finish")
+
+    def put_chunk(self, upload_id: str, offset: int, data: bytes) -> dict:
+        return self._call("PUT", f"/api/bidding/uploads/{upload_id}/chunks", params={"offset": offset}, data=data,
+                          headers={"Content-Type": "application/octet-stream",
+                                   "X-Chunk-SHA256": hashlib.sha256(data).hexdigest()})
+
+    def withdraw(self, bid_id: int) -> dict:
+        return self._call("POST", f"/api/bidding/bids/{bid_id}/withdraw")
+
+    def bids(self, lot_id: int | None = None) -> list:
+        return self._call("GET", "/api/bidding/bids", params={"lot_id": lot_id} if lot_id else None)
+
+    def platform_keys(self) -> dict:
+        return self._call("GET", "/api/keys/platform")
+
+
+def _json(resp) -> dict:
+    try:
+        body = resp.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {"items": body}
