@@ -1,0 +1,279 @@
+"""Deadline-rush benchmark (DESIGN §10, ``burst.json``).
+
+1,000 valid sealed packages of 2 MB (one per bidder organisation, all for one lot: the real rush),
+submitted closed-loop by 50 concurrent clients through the public API (create upload, one chunk,
+finish) to gunicorn as in production (``GGZY_ENV=production``, gthread workers); database
+PostgreSQL if ``GGZY_BENCH_DATABASE_URL`` is set (its tables are dropped and re-created: give it a
+database of its own), else SQLite; Celery broker ``GGZY_BENCH_BROKER_URL`` if set, else kombu's
+in-memory transport (no worker is needed: events stay in the outbox); local-directory store.
+
+Baseline, same run, same server settings, same clients and files: a bare endpoint that streams the
+body to a file and fsyncs it (bench/burst_baseline.py), measured before and after; the mean is used.
+
+``lost`` counts in-time valid bids without a receipt plus receipts whose bid is not standing and
+verifiable afterwards (signature, bid row, stored object with the receipt's SHA-256).
+
+Run from the repository root: ``python bench/bench_burst.py [--bids 1000] [--clients 50]``.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import queue
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.common import write  # noqa: E402
+
+PACKAGE_BYTES = 2 * 1024 * 1024
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _config(tmp: Path, db_url: str, broker: str) -> dict:
+    return {"GGZY_ENV": "test", "SECRET_KEY": "bench-" + secrets.token_hex(16), "SQLALCHEMY_DATABASE_URI": db_url,
+            "GGZY_TASKS_EAGER": True, "GGZY_BROKER_URL": broker, "GGZY_KEY_DIR": str(tmp / "keys"),
+            "GGZY_STORAGE": "local", "GGZY_STORAGE_DIR": str(tmp / "store"), "GGZY_INSTANCE_DIR": str(tmp),
+            "GGZY_UPLOAD_DIR": str(tmp / "uploads")}
+
+
+def prepare(tmp: Path, cfg: dict, bids: int) -> tuple[int, list[dict]]:
+    """Tables, platform keys, one lot with its opening key, ``bids`` bidders with keys, tokens and a
+    sealed 2 MB package each (written to disk, hashed once so clients do not hash in the timed part)."""
+    from argon2 import PasswordHasher
+
+    import core.identity
+    from bidding import container as c
+    from bidding import sealing, services
+    from core.app import create_app
+    from core.db import db
+    from core.events import commit
+    from core.keys import platform_keys
+    from tests.bidding.factories import make_bidder, make_custodians, make_lot
+    from tests.factories import token_for
+
+    core.identity._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)  # setup only
+    app = create_app(cfg)
+    jobs = []
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        platform_keys().init()
+        lot = make_lot()
+        make_custodians(lot.id)
+        opening = c.b64d(services.create_opening_key(lot_id=lot.id).public_key)
+        commit()
+        docs = tmp / "docs"
+        docs.mkdir()
+        for i in range(bids):
+            user, sign, encrypt = make_bidder()
+            token = token_for(user)
+            src = docs / f"{i}.pdf"
+            src.write_bytes(os.urandom(PACKAGE_BYTES - 4096))
+            out = tmp / "packages" / f"{i}.bid"
+            out.parent.mkdir(exist_ok=True)
+            sealing.pack(out=out, lot_id=lot.id, opening_public=opening, bidder_sign=sign,
+                         bidder_encrypt_public=c.raw_public(encrypt),
+                         documents=[sealing.Document("tech.pdf", src, {"creator": f"bench {i}"})],
+                         info={"schedule": None}, device={"mac": [f"02:00:00:{i >> 8 & 255:02x}:{i & 255:02x}:01"]},
+                         created_at="2026-03-01T00:00:00Z")
+            src.unlink()
+            jobs.append({"i": i, "token": token, "path": out, "size": out.stat().st_size,
+                         "sha256": hashlib.sha256(out.read_bytes()).hexdigest()})
+        lot_id = lot.id
+        db.session.remove()
+        db.engine.dispose()
+    return lot_id, jobs
+
+
+class Server:
+    def __init__(self, app_ref: str, env: dict, tmp: Path, workers: int, threads: int):
+        self.port, self.tmp = _free_port(), tmp
+        self.cmd = [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{self.port}", "-w", str(workers), "-k",
+                    "gthread", "--threads", str(threads), "--timeout", "120", "--no-control-socket",
+                    "--log-level", "warning", app_ref]
+        self.env, self.proc = env, None
+
+    def __enter__(self) -> Server:
+        log = open(self.tmp / "gunicorn.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        for _ in range(300):
+            try:
+                requests.get(f"http://127.0.0.1:{self.port}/", timeout=5)
+                return self
+            except (requests.ConnectionError, requests.Timeout):
+                time.sleep(0.2)
+        raise RuntimeError("gunicorn did not start")
+
+    def __exit__(self, *exc) -> None:
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(timeout=30)
+
+
+def closed_loop(jobs: list[dict], clients: int, one) -> tuple[float, list[float], dict]:
+    """``clients`` threads, each taking the next job as soon as its previous one is answered."""
+    todo: queue.Queue = queue.Queue()
+    for job in jobs:
+        todo.put(job)
+    latencies, outcomes, lock = [], {}, threading.Lock()
+
+    def run():
+        session = requests.Session()
+        while True:
+            try:
+                job = todo.get_nowait()
+            except queue.Empty:
+                return
+            started = time.monotonic()
+            try:
+                result = one(session, job)
+            except Exception as err:  # noqa: BLE001 (a failed bid is counted, not fatal)
+                result = {"error": repr(err)[:200]}
+            with lock:
+                latencies.append(time.monotonic() - started)
+                outcomes[job["i"]] = result
+
+    threads = [threading.Thread(target=run) for _ in range(clients)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.monotonic() - started, latencies, outcomes
+
+
+def baseline_one(base: str):
+    def one(session, job):
+        with open(job["path"], "rb") as fh:
+            resp = session.put(f"{base}/upload/{job['i']}.bid", data=fh, timeout=120)
+        resp.raise_for_status()
+        return {"ok": True}
+    return one
+
+
+def platform_one(base: str, lot_id: int):
+    from bidding.client import Client
+
+    def one(session, job):
+        client = Client(base, job["token"], session=session, timeout=120)
+        bid = client.submit(lot_id, job["path"], sha256=job["sha256"])
+        return {"receipt": bid["receipt"]}
+    return one
+
+
+def audit_losses(cfg: dict, lot_id: int, jobs: list[dict], outcomes: dict) -> tuple[int, int]:
+    """(accepted, lost) as defined in DESIGN §10."""
+    from bidding import receipts
+    from bidding.models import Bid
+    from core.app import create_app
+    from core.db import db
+    from core.keys import platform_keys
+    from core.storage import get_storage
+
+    app = create_app(cfg)
+    accepted = lost = 0
+    with app.app_context():
+        manifest = platform_keys().manifest()
+        store = get_storage()
+        for job in jobs:
+            receipt = outcomes.get(job["i"], {}).get("receipt")
+            if receipt is None:
+                lost += 1  # a valid in-time bid without a receipt
+                continue
+            accepted += 1
+            try:
+                receipts.verify(receipt, manifest)
+                bid = db.session.get(Bid, receipt["bid_id"])
+                ok = (bid is not None and bid.state == "submitted" and bid.package_sha256 == job["sha256"]
+                      and store.stat(bid.package_key).sha256 == job["sha256"])
+            except Exception:  # noqa: BLE001
+                ok = False
+            lost += 0 if ok else 1
+        db.session.remove()
+        db.engine.dispose()
+    return accepted, lost
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bids", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=8)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="ggzy-burst-"))
+    db_url = os.environ.get("GGZY_BENCH_DATABASE_URL") or f"sqlite:///{tmp / 'db.sqlite'}"
+    broker = os.environ.get("GGZY_BENCH_BROKER_URL") or "memory://"
+    cfg = _config(tmp, db_url, broker)
+    print(f"preparing {args.bids} packages of {PACKAGE_BYTES / 2**20:.0f} MiB in {tmp} …", flush=True)
+    lot_id, jobs = prepare(tmp, cfg, args.bids)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GGZY_")}
+    env.update({"GGZY_ENV": "production", "GGZY_SECRET_KEY": cfg["SECRET_KEY"], "GGZY_DATABASE_URL": db_url,
+                "GGZY_BROKER_URL": broker, "GGZY_KEY_DIR": cfg["GGZY_KEY_DIR"], "GGZY_STORAGE": "local",
+                "GGZY_STORAGE_DIR": cfg["GGZY_STORAGE_DIR"], "GGZY_INSTANCE_DIR": str(tmp),
+                "GGZY_UPLOAD_DIR": cfg["GGZY_UPLOAD_DIR"], "PYTHONPATH": str(ROOT),
+                "BURST_BASELINE_DIR": str(tmp / "baseline")})
+    (tmp / "baseline").mkdir()
+    total_mb = sum(j["size"] for j in jobs) / 1e6
+    base_rates = []
+
+    def run_baseline():
+        with Server("bench.burst_baseline:app", env, tmp, args.workers, args.threads) as srv:
+            secs, _lat, outcomes = closed_loop(jobs, args.clients, baseline_one(f"http://127.0.0.1:{srv.port}"))
+        assert all("ok" in o for o in outcomes.values()), "baseline uploads failed"
+        for p in (tmp / "baseline").iterdir():
+            p.unlink()
+        base_rates.append(total_mb / secs)
+        print(f"baseline: {secs:.1f} s, {total_mb / secs:.1f} MB/s", flush=True)
+
+    run_baseline()
+    with Server("wsgi:app", env, tmp, args.workers, args.threads) as srv:
+        seconds, latencies, outcomes = closed_loop(jobs, args.clients, platform_one(f"http://127.0.0.1:{srv.port}",
+                                                                                    lot_id))
+    run_baseline()
+    errors = [o["error"] for o in outcomes.values() if "error" in o]
+    accepted, lost = audit_losses(cfg, lot_id, jobs, outcomes)
+    qs = statistics.quantiles(latencies, n=100)
+    baseline = statistics.mean(base_rates)
+    figures = {
+        "bids": len(jobs), "accepted": accepted, "lost": lost, "seconds": round(seconds, 2),
+        "p50_s": round(qs[49], 3), "p99_s": round(qs[98], 3), "mb_per_s": round(total_mb / seconds, 1),
+        "baseline_mb_per_s": round(baseline, 1), "ratio_vs_baseline": round(total_mb / seconds / baseline, 3),
+        "setup": {"database": "postgresql" if db_url.startswith("postgresql") else "sqlite",
+                  "broker": broker.split(":")[0], "store": "local directory", "server": "gunicorn gthread",
+                  "workers": args.workers, "threads": args.threads, "clients": args.clients,
+                  "package_bytes": jobs[0]["size"], "baseline_runs_mb_per_s": [round(r, 1) for r in base_rates],
+                  "errors": errors[:5]},
+    }
+    path = write("burst", figures)
+    print(f"{'bids':>6} {'accepted':>8} {'lost':>5} {'seconds':>8} {'p50_s':>6} {'p99_s':>6} {'MB/s':>6} "
+          f"{'base MB/s':>9} {'ratio':>6}")
+    print(f"{figures['bids']:>6} {accepted:>8} {lost:>5} {figures['seconds']:>8} {figures['p50_s']:>6} "
+          f"{figures['p99_s']:>6} {figures['mb_per_s']:>6} {figures['baseline_mb_per_s']:>9} "
+          f"{figures['ratio_vs_baseline']:>6}  ({figures['setup']['database']}) → {path}")
+    subprocess.run(["rm", "-rf", str(tmp)], check=False)
+    return 0 if lost == 0 and accepted == len(jobs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
