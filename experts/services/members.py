@@ -45,17 +45,20 @@ def seat(*, draw: Draw, expert_id: int, pseudonym: str, specialty: str, position
 
 def _notify_inbox(member: Member) -> None:
     """Only the expert is told; the message names no project (the list is confidential)."""
-    from flask_babel import lazy_gettext as _l
+    from flask_babel import force_locale
+    from flask_babel import gettext as _
 
     from core.models import User
     from core.notifications import notify
 
     expert = db.session.get(Expert, member.expert_id)
     user = db.session.get(User, expert.user_id) if expert.user_id else None
-    if user is not None:
-        notify(user=user, subject=str(_l("You have been drawn for an evaluation committee")),
-               body=str(_l("Confirm or decline before %(at)s.", at=member.respond_by.isoformat(timespec="minutes"))),
-               link=f"/experts/memberships/{member.id}", source_event="experts.seat")
+    if user is None:
+        return
+    with force_locale(user.locale):
+        subject = _("You have been drawn for an evaluation committee")
+        body = _("Confirm or decline before %(at)s.", at=member.respond_by.isoformat(timespec="minutes"))
+    notify(user=user, subject=subject, body=body, link="/api/experts/memberships", source_event="experts.seat")
 
 
 def _open_seat(member: Member) -> None:
