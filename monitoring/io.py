@@ -9,12 +9,14 @@ a missing required column is an error (:class:`InputError`).
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 
 from monitoring.table import IDENTITY_COLUMNS, BidTable, from_columns
@@ -117,11 +119,29 @@ def read_bids_csv(path: str | Path, progress: Callable[[int], None] | None = Non
     path = Path(path)
     with _open_text(path) as fh:
         try:
-            reader = csv.reader(fh)
-            header = [h.strip().lower() for h in next(reader, [])]
-            return _rows_to_table(header, reader, path, progress)
-        except (csv.Error, UnicodeDecodeError) as exc:
+            text = fh.read()
+        except UnicodeDecodeError as exc:
             raise InputError(f"{path}: not a readable UTF-8 CSV file ({exc})") from exc
+    try:
+        if _plain_csv(text):
+            lines = text.split("\n")
+            if lines and lines[-1] == "":
+                lines.pop()
+            header = [h.strip().lower() for h in (lines[0].replace("\r", "").split(",") if lines else [])]
+            reader: Iterable[list[str]] = (ln[:-1].split(",") if ln.endswith("\r") else ln.split(",")
+                                           for ln in lines[1:])
+        else:
+            reader = csv.reader(io.StringIO(text, newline=""))
+            header = [h.strip().lower() for h in next(reader, [])]
+        return _rows_to_table(header, reader, path, progress)
+    except csv.Error as exc:
+        raise InputError(f"{path}: not a readable UTF-8 CSV file ({exc})") from exc
+
+
+def _plain_csv(text: str) -> bool:
+    """True when splitting on newlines and commas reads the text exactly as ``csv.reader``
+    does: no quote characters, no NUL and no line break but ``\n`` or ``\r\n``."""
+    return '"' not in text and "\x00" not in text and text.count("\r") == text.count("\r\n")
 
 
 def _rows_to_table(header: list[str], reader: Iterable[list[str]], path: Path,
@@ -136,17 +156,27 @@ def _rows_to_table(header: list[str], reader: Iterable[list[str]], path: Path,
     width = max(pos.values()) + 1
     rows = _read_rows(reader, width, progress)
     log = WarningLog()
-    raw = {c: [r[i] for r in rows] for c, i in pos.items()}
-    amount = [parse_float(v) for v in raw["amount"]]
-    winner = [parse_bool(v) for v in raw["winner"]]
-    tids = [v.strip() for v in raw["tender_id"]]
-    bids = [v.strip() for v in raw["bidder_id"]]
-    ok = [a is not None and w is not None and t != "" and b != ""
-          for a, w, t, b in zip(amount, winner, tids, bids, strict=True)]
-    for n, good in enumerate(ok):
-        if not good:
-            log.add("row", f"line {n + 2}", ",".join(rows[n][:width])[:80])
-    keep = None if all(ok) else [i for i, good in enumerate(ok) if good]
+    names = list(pos)
+    if rows:
+        picked = zip(*map(itemgetter(*pos.values()), rows), strict=True) if len(pos) > 1 else \
+            ([r[next(iter(pos.values()))] for r in rows],)
+        raw = {c: list(col) for c, col in zip(names, picked, strict=True)}
+    else:
+        raw = {c: [] for c in names}
+    amount = _floats(raw["amount"])
+    winner = list(map({v: parse_bool(v) for v in set(raw["winner"])}.__getitem__, raw["winner"]))
+    tids = list(map(str.strip, raw["tender_id"]))
+    bids = list(map(str.strip, raw["bidder_id"]))
+    if None in amount or None in winner or "" in tids or "" in bids:
+        ok = [a is not None and w is not None and t != "" and b != ""
+              for a, w, t, b in zip(amount, winner, tids, bids, strict=True)]
+    else:
+        ok = None
+    if ok is not None:
+        for n, good in enumerate(ok):
+            if not good:
+                log.add("row", f"line {n + 2}", ",".join(rows[n][:width])[:80])
+    keep = None if ok is None or all(ok) else [i for i, good in enumerate(ok) if good]
     cols: dict[str, list] = {"tender_id": tids, "bidder_id": bids, "amount": amount, "winner": winner}
     for c in pos:
         if c not in REQUIRED:
@@ -156,14 +186,25 @@ def _rows_to_table(header: list[str], reader: Iterable[list[str]], path: Path,
     return _finish(cols, log, path)
 
 
+def _floats(values: list[str]) -> list[float | None]:
+    """:func:`parse_float` over a column: one C-level ``float`` pass when every value is a
+    finite number (the usual case), the tolerant per-value parse otherwise."""
+    try:
+        out = list(map(float, values))
+    except ValueError:
+        return [parse_float(v) for v in values]
+    if all(map(math.isfinite, out)):
+        return out
+    return [parse_float(v) for v in values]
+
+
 def _read_rows(reader: Iterable[list[str]], width: int,
                progress: Callable[[int], None] | None) -> list[list[str]]:
-    rows = []
-    for n, row in enumerate(reader, start=1):
-        if len(row) < width:
-            row = row + [""] * (width - len(row))
-        rows.append(row)
-        if progress is not None and n % 50_000 == 0:
+    rows = list(reader)
+    if rows and min(map(len, rows)) < width:
+        rows = [row + [""] * (width - len(row)) if len(row) < width else row for row in rows]
+    if progress is not None:
+        for _ in range(len(rows) // 50_000):
             progress(50_000)
     return rows
 
@@ -172,7 +213,7 @@ def _convert(column: str, values: list[str], log: WarningLog) -> list:
     """Optional column: numbers/dates parsed once per distinct string, identities stripped."""
     parsers = {"date": parse_date, "estimate": parse_float, "label": parse_float}
     if column not in parsers:
-        return [v.strip() for v in values]
+        return list(map(str.strip, values))
     parsed = {v: parsers[column](v) for v in set(values)}
     for v, p in parsed.items():
         if p is None and v.strip():
@@ -267,20 +308,40 @@ def _release_rows(release: dict, cols: dict[str, list], log: WarningLog, where: 
 def read_ocds(path: str | Path, progress: Callable[[int], None] | None = None) -> BidTable:
     """Read OCDS compiled releases, one per line (also accepts a release package file).
 
+    Each line is first decoded by :mod:`monitoring.ocds_fast` (msgspec, only the fields the
+    scan uses); a line that does not fit that schema (odd types, a release package, not
+    JSON for msgspec) goes through the tolerant ``json.loads`` path, so both paths give the
+    same rows and warnings.
+
     :raises InputError: file missing or no line is JSON.
     """
+    from monitoring import ocds_fast
+
     path = Path(path)
     cols: dict[str, list] = {c: [] for c in (*REQUIRED, "date", "estimate", "phone", "email")}
     log = WarningLog()
-    loads = json.loads
     parsed = 0
-    for lineno, line in iter_jsonl(path):
+    try:
+        fh = open(path, "rb")
+    except OSError as exc:
+        raise InputError(f"cannot open {path}: {exc.strerror or exc}") from exc
+    with fh:
+        data = fh.read()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    fast = ocds_fast.Reader(cols, log)
+    for lineno, line in enumerate(_byte_lines(data), start=1):
         if progress is not None and lineno % 10_000 == 0:
             progress(10_000)
+        if not line.strip():
+            continue
+        if fast.release(line, f"line {lineno}"):
+            parsed += 1
+            continue
         try:
-            doc = loads(line)
+            doc = json.loads(line.decode("utf-8"))
         except ValueError:
-            log.add("json", f"line {lineno}", line[:40])
+            log.add("json", f"line {lineno}", line.decode("utf-8", "replace")[:40])
             continue
         parsed += 1
         releases = doc.get("releases") if isinstance(doc, dict) and "releases" in doc else [doc]
@@ -290,6 +351,17 @@ def read_ocds(path: str | Path, progress: Callable[[int], None] | None = None) -
     if not parsed:
         _read_whole_package(path, cols, log)
     return _finish(cols, log, path)
+
+
+def _byte_lines(data: bytes) -> list[bytes]:
+    """Lines as a text file opened with ``newline=""`` yields them (``\n``, ``\r\n`` or a
+    lone ``\r`` end a line)."""
+    if b"\r" in data:
+        return [ln.encode("utf-8") for ln in io.StringIO(data.decode("utf-8"), newline="")]
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return lines
 
 
 def _read_whole_package(path: Path, cols: dict[str, list], log: WarningLog) -> None:

@@ -113,28 +113,43 @@ class BidTable:
         return self._row_block
 
 
+def factorize(values: list, missing: bool = False) -> tuple[np.ndarray, list[str]]:
+    """Dense int64 codes (first seen = 0) and the distinct strings, in C-level passes.
+
+    ``str(v)`` is applied to non-strings; with ``missing`` True, ``None`` and ``""`` get -1.
+    Equivalent to :class:`Factorizer` over the values, several times faster at 10⁶ rows.
+    """
+    n = len(values)
+    if not all(type(v) is str for v in values):
+        values = [v if (type(v) is str or (missing and v is None)) else str(v) for v in values]
+    uniq = dict.fromkeys(values)
+    if missing:
+        uniq.pop(None, None)
+        uniq.pop("", None)
+    index = {v: i for i, v in enumerate(uniq)}
+    if missing:
+        index[None] = -1
+        index[""] = -1
+    codes = np.fromiter(map(index.__getitem__, values), dtype=np.int64, count=n)
+    return codes, list(uniq)
+
+
 def from_columns(rows: dict[str, list], warnings: list[str] | None = None) -> BidTable:
     """Build a table from python lists (``tender_id``, ``bidder_id``, ``amount``, ``winner``,
     optional numeric ``date``/``estimate``/``label`` and identity columns)."""
-    tf, bf = Factorizer(), Factorizer()
-    tender = np.fromiter((tf.code(str(t)) for t in rows["tender_id"]), dtype=np.int64)
-    bidder = np.fromiter((bf.code(str(b)) for b in rows["bidder_id"]), dtype=np.int64)
+    tender, tender_ids = factorize(rows["tender_id"])
+    bidder, bidder_ids = factorize(rows["bidder_id"])
     table = BidTable(
         tender=tender, bidder=bidder, amount=np.asarray(rows["amount"], dtype=np.float64),
-        winner=np.asarray(rows["winner"], dtype=bool), tender_ids=tf.values, bidder_ids=bf.values,
+        winner=np.asarray(rows["winner"], dtype=bool), tender_ids=tender_ids, bidder_ids=bidder_ids,
         warnings=list(warnings or []),
     )
     for name in ("date", "estimate", "label"):
         if name in rows:
-            setattr(table, name, np.asarray(
-                [np.nan if v is None else v for v in rows[name]], dtype=np.float64))
+            setattr(table, name, np.array(rows[name], dtype=np.float64))
     for name in IDENTITY_COLUMNS:
         if name in rows:
-            fz = Factorizer()
-            table.attrs[name] = np.fromiter(
-                (-1 if (v is None or v == "") else fz.code(str(v)) for v in rows[name]),
-                dtype=np.int64, count=len(rows[name]))
-            table.attr_values[name] = fz.values
+            table.attrs[name], table.attr_values[name] = factorize(rows[name], missing=True)
     return table
 
 
@@ -153,3 +168,13 @@ def unique(values: np.ndarray, return_counts: bool = False):
         return uniq
     idx = np.flatnonzero(first)
     return uniq, np.diff(np.concatenate((idx, [len(a)])))
+
+
+def isin_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """``np.isin(values, sorted_keys)`` for sorted unique integer keys, by binary search
+    (numpy 2.x's ``isin`` goes through a hash-based unique that costs seconds at 10⁶)."""
+    values = np.asarray(values)
+    if len(sorted_keys) == 0 or len(values) == 0:
+        return np.zeros(values.shape, dtype=bool)
+    pos = np.searchsorted(sorted_keys, values)
+    return sorted_keys[np.minimum(pos, len(sorted_keys) - 1)] == values
