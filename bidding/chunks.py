@@ -152,11 +152,11 @@ def _copy(stream: BinaryIO, out: Path, length: int) -> tuple[str, int]:
 
 
 class ChainedReader:
-    """Chunk files read in order as one binary stream, hashing everything that passes through."""
+    """Chunk files read in order as one binary stream."""
 
     def __init__(self, paths: list[Path]):
         self._paths, self._index, self._fh = list(paths), 0, None
-        self._hash, self.size = hashlib.sha256(), 0
+        self.size = 0
 
     def read(self, n: int = -1) -> bytes:
         out = []
@@ -174,13 +174,9 @@ class ChainedReader:
                 continue
             out.append(data)
             want -= len(data)
-        blob = b"".join(out)
-        self._hash.update(blob)
+        blob = out[0] if len(out) == 1 else b"".join(out)
         self.size += len(blob)
         return blob
-
-    def hexdigest(self) -> str:
-        return self._hash.hexdigest()
 
     def close(self) -> None:
         if self._fh is not None:

@@ -25,14 +25,14 @@ from bidding import receipts
 from bidding.chunks import ChunkArea, ChunkError
 from bidding.models import Bid, BidBond, Upload
 from bidding.services.eligibility import RULE_WINDOW, check_eligible, check_open
-from bidding.services.opening import PackageRefused, validate_package
+from bidding.services.opening import validate_package
 from core import events
 from core.audit import audit
 from core.clock import now
 from core.db import db
 from core.errors import Conflict, ValidationFailed
 from core.keys import platform_keys
-from core.storage import get_storage
+from core.storage import ChecksumMismatch, get_storage
 
 logger = logging.getLogger(__name__)
 
@@ -181,23 +181,21 @@ def _check_assembled(upload: Upload, organisation_id: int) -> dict:
         raise _chunk_error(err) from None
     try:
         report = validate_package(lot_id=upload.lot_id, stream=reader, organisation_id=organisation_id)
-        reader.read()  # validate_package stops at the end of the ciphertext: count anything after
-    except PackageRefused:
-        raise
     finally:
         reader.close()
-    if reader.size != upload.size or reader.hexdigest() != upload.sha256:
-        raise UploadError(f"the uploaded bytes ({reader.size} bytes, sha256 {reader.hexdigest()}) are not the "
-                          "declared package", code="package_hash_mismatch")
     return report
 
 
 def _store(upload: Upload):
-    """One streaming write-once put, checked by the store against the declared SHA-256."""
+    """One streaming write-once put; the store checks the declared size and SHA-256 as it streams
+    (so the whole-file hash is computed once) and keeps nothing on a mismatch."""
     reader = chunk_area().open(upload.id, upload.size)
     try:
         return get_storage().put(package_key(upload.lot_id, upload.sha256), reader, length=upload.size,
                                  sha256=upload.sha256, write_once=True)
+    except ChecksumMismatch:
+        raise UploadError("the uploaded bytes are not the declared package (size or SHA-256 differ)",
+                          code="package_hash_mismatch") from None
     finally:
         reader.close()
 
