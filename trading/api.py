@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
 from core.db import db
+from core.errors import ValidationFailed
 from core.events import commit
 from core.permissions import permission
 from trading import fsm, procedures, services
@@ -34,6 +35,10 @@ class Procedures(MethodView):
                 "transitions": fsm.describe()}
 
 
+#: deeper pages are refused (a 4xx, not a database overflow): nobody browses 2 million notices
+MAX_PAGE = 100_000
+
+
 @blp.route("/notices")
 class Notices(MethodView):
     @permission("trading.portal.read")
@@ -42,6 +47,8 @@ class Notices(MethodView):
     @blp.paginate(page_size=20, max_page_size=100)
     def get(self, query, pagination_parameters):
         """Notices, newest first: keyword, region prefix, category, kind, Beijing date range."""
+        if pagination_parameters.page > MAX_PAGE:
+            raise ValidationFailed(f"page must be at most {MAX_PAGE}", code="page_out_of_range")
         q = services.search_notices(keyword=query["q"], region=query["region"], category=query["category"],
                                     kind=query["kind"], date_from=query["date_from"], date_to=query["date_to"])
         pagination_parameters.item_count = db.session.scalar(select(func.count()).select_from(q.subquery()))

@@ -223,3 +223,9 @@ def test_console_lists_own_and_granted_lots(client, world):
     assert len(client.get("/api/trading/lots", headers=world["h"]["supervisor"]).get_json()) == 1
     assert client.get("/api/trading/lots", headers=world["h"]["bidder"]).status_code == 403
     assert db.session.scalar(select(func.count()).select_from(TenderDocument)) == 1
+
+
+def test_absurd_page_numbers_are_a_4xx(client):
+    """A page beyond any listing is refused with a reason, never a database error."""
+    resp = client.get("/api/trading/notices?page=99999999999999999999")
+    assert resp.status_code == 422 and resp.get_json()["error"] in ("page_out_of_range", "validation_failed")
