@@ -22,7 +22,9 @@ FREQUENCY_WINDOW = dt.timedelta(days=365)
 
 
 def _code_filter(quotas: list[dict]):
-    return or_(*(ExpertSpecialty.code.startswith(q["specialty"], autoescape=True) for q in quotas))
+    """Prefix match as a range (``code >= p and code < p + U+FFFF``) so both databases use the index."""
+    return or_(*((ExpertSpecialty.code >= q["specialty"]) & (ExpertSpecialty.code < q["specialty"] + "\uffff")
+                 for q in quotas))
 
 
 def candidate_rows(quotas: list[dict]) -> dict[int, dict]:
@@ -53,7 +55,7 @@ def lot_context(draw: Draw) -> av.LotContext:
 
 def facts(draw: Draw, rows: dict[int, dict], lot: av.LotContext) -> list[av.ExpertFacts]:
     """Turn candidate rows plus their declarations, penalties and sittings into avoidance facts."""
-    subset = _Subset(draw.quotas)
+    subset = _Subset(list(rows))
     decls = _declarations(subset, lot)
     penalties = defaultdict(set)
     for eid, kind in db.session.execute(subset.join(select(CreditEvent.expert_id, CreditEvent.kind).where(
@@ -70,10 +72,10 @@ def facts(draw: Draw, rows: dict[int, dict], lot: av.LotContext) -> list[av.Expe
 
 
 class _Subset:
-    """Restrict a query on an expert-id column to the experts under the quota codes."""
+    """Restrict a query on an expert-id column to the candidate experts (an expanding IN list)."""
 
-    def __init__(self, quotas: list[dict]):
-        self.ids = select(ExpertSpecialty.expert_id).where(_code_filter(quotas))
+    def __init__(self, ids: list[int]):
+        self.ids = ids
 
     def join(self, query, column):
         return query.where(column.in_(self.ids))
