@@ -89,7 +89,9 @@ def _assign_duties(agency, lot) -> None:
     supervisor and the trading centre's custodian — granted before publication makes the key."""
     identity.grant(user=agency, grant_name="opening_host", scope_id=lot.id)
     for email in ("supervisor@demo.ggzy", "admin@demo.ggzy"):
-        identity.grant(user=_user(email), grant_name="custodian", scope_id=lot.id)
+        custodian = _user(email)
+        if custodian is not None:
+            identity.grant(user=custodian, grant_name="custodian", scope_id=lot.id)
 
 
 def _deadline(days_after: int = 0) -> dt.datetime:

@@ -17,6 +17,7 @@ from tests.trading.helpers import PDF, bj, draft_lot, grant_rep, published_lot
 from trading import services
 from trading.errors import Confidential, RuleViolation, StateConflict
 from trading.models import Download, LotTransition, Notice
+from trading.services.common import CLOSE_GRACE
 
 DEADLINE = bj(2026, 3, 24, 9)
 T0 = bj(2026, 3, 4, 10)
@@ -33,7 +34,7 @@ def test_publish_records_event_notice_timeline_and_close_job(cast):
     assert db.session.scalar(select(Notice.kind).where(Notice.lot_id == lot.id)) == "tender_notice"
     assert db.session.scalar(select(LotTransition.to_state).where(LotTransition.lot_id == lot.id)) == "published"
     job = db.session.get(ScheduledTask, f"trading-close-{lot.id}")
-    assert (job.task, job.args, job.run_at) == ("trading.close_bidding", [lot.id], DEADLINE)
+    assert (job.task, job.args, job.run_at) == ("trading.close_bidding", [lot.id], DEADLINE + CLOSE_GRACE)
 
 
 def test_publish_refuses_a_short_period_and_leaves_the_draft_untouched(cast):
@@ -116,7 +117,7 @@ def test_amendment_notifies_every_downloader_and_moves_a_short_deadline(cast):
     notes = db.session.scalars(select(Notification).where(Notification.user_id.in_(
         [cast["bidder"].id, cast["bidder_b"].id]))).all()
     assert len(notes) == 2 and all("澄清" in n.subject and "2026-03-27 09:00" in n.body for n in notes)
-    assert db.session.get(ScheduledTask, f"trading-close-{lot.id}").run_at == bj(2026, 3, 27, 9)
+    assert db.session.get(ScheduledTask, f"trading-close-{lot.id}").run_at == bj(2026, 3, 27, 9) + CLOSE_GRACE
     assert lot.documents[-1].amendment_id == row.id
     assert _events("trading.amendment_issued")[0]["moved_by_rule"] is True
 

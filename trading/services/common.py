@@ -1,6 +1,7 @@
 """Pieces every trading service shares: the procedure of a lot, transitions, audit, notices."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from flask import current_app
@@ -65,9 +66,15 @@ def add_notice(lot: Lot, kind: str, title: str, body: str = "") -> Notice:
     return note
 
 
+#: the close job runs this long after the deadline, so a submission that arrived in time (the server
+#: clock decided at its arrival) but is still committing is counted; it changes no legal time
+CLOSE_GRACE = dt.timedelta(seconds=10)
+
+
 def schedule_close(lot: Lot) -> None:
     """One job per lot (stable id): a moved deadline replaces the earlier request."""
-    schedule_task(job_id=f"trading-close-{lot.id}", run_at=lot.bid_deadline, task=CLOSE_TASK, args=[lot.id])
+    schedule_task(job_id=f"trading-close-{lot.id}", run_at=lot.bid_deadline + CLOSE_GRACE, task=CLOSE_TASK,
+                  args=[lot.id])
 
 
 def lot_title(lot: Lot) -> str:

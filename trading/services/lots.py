@@ -189,8 +189,9 @@ def close_bidding(*, lot_id: int) -> str:
 
     Safe to run twice or early: it acts only on a published lot whose deadline has passed and
     that no unanswered objection holds (TBR Art.22); otherwise it re-arms the job and returns why.
+    The lot row is locked (PostgreSQL) so two closers cannot both act.
     """
-    lot = db.session.get(Lot, lot_id)
+    lot = db.session.get(Lot, lot_id, with_for_update=True)
     if lot is None:
         return "missing"
     if lot.state != S.PUBLISHED:
