@@ -29,6 +29,7 @@ CATALOGUE: dict[str, tuple[str, ...]] = {
         "lot_published", "amendment_issued", "lot_suspended", "lot_resumed", "lot_cancelled", "lot_failed")},
     "trading.document_downloaded": (_D,),
     **{f"bidding.{n}": (_D,) for n in ("bid_submitted", "bid_withdrawn", "bond_recorded")},
+    #: recorded by trading's close job at the deadline (DESIGN names bidding; the job lives with the FSM)
     "bidding.bidding_closed": (_D, "bidding", "experts"),
     "bidding.opening_key_created": (_D,),
     **{f"bidding.{n}": (_D, "monitoring") for n in (
@@ -37,7 +38,9 @@ CATALOGUE: dict[str, tuple[str, ...]] = {
     **{n: (_D, "monitoring", "notifications") for n in (
         "bidding.score_sheet_submitted", "bidding.report_signed", "trading.candidates_published",
         "trading.objection_filed", "trading.objection_answered", "trading.complaint_filed",
-        "trading.complaint_decided", "trading.award_notified", "trading.contract_signed")},
+        "trading.complaint_decided", "trading.award_notified")},
+    #: bidding refunds bonds when the contract is signed (条例 第五十七条)
+    "trading.contract_signed": (_D, "monitoring", "notifications", "bidding"),
     "archive.checkpoint_signed": ("monitoring",),
     "archive.mismatch_detected": ("monitoring",),
     "monitoring.alert_raised": (_D, "notifications"),
