@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 #: Hamming distance at or below which two SimHashes are near-duplicates (of 64 bits)
 NEAR_BITS = 10
 _HEX16 = re.compile(r"^[0-9a-fA-F]{16}$")
+_HEX_RUN = re.compile(r"[0-9a-fA-F]*")
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -59,14 +60,26 @@ def hamming(a: str, b: str) -> int:
 
 
 def to_uint64(values: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(uint64 SimHash per value, bool mask of values that are SimHashes)."""
+    """(uint64 SimHash per value, bool mask of values that are SimHashes).
+
+    A value counts when it has 16 characters and ``int(v, 16)`` reads it.  When every such
+    value is plain hex (the usual case) they are converted in one ``bytes.fromhex`` pass."""
     arr = np.zeros(len(values), dtype=np.uint64)
     mask = np.zeros(len(values), dtype=bool)
-    for i, v in enumerate(values):
-        if len(v) == 16:
-            try:
-                arr[i] = int(v, 16)
-                mask[i] = True
-            except ValueError:
-                continue
+    if not values:
+        return arr, mask
+    cand = np.flatnonzero(np.fromiter(map(len, values), dtype=np.int64, count=len(values)) == 16)
+    if len(cand) == 0:
+        return arr, mask
+    joined = "".join([values[i] for i in cand.tolist()])
+    if _HEX_RUN.fullmatch(joined):
+        arr[cand] = np.frombuffer(bytes.fromhex(joined), dtype=">u8").astype(np.uint64)
+        mask[cand] = True
+        return arr, mask
+    for i in cand.tolist():
+        try:
+            arr[i] = int(values[i], 16)
+            mask[i] = True
+        except ValueError:
+            continue
     return arr, mask

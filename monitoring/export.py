@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
+
 logger = logging.getLogger(__name__)
 
 BIDS_COLUMNS = ("tender_id", "bidder_id", "amount", "winner", "date", "estimate", "ip", "device",
@@ -106,11 +108,21 @@ def write_truth(truth: list[dict], path: str | Path) -> None:
 
 
 def write_jsonl(records: Iterable[dict], path: str | Path) -> int:
-    """JSON lines; returns the number of records."""
+    """JSON lines (UTF-8, compact, keys in insertion order); returns the number of records.
+
+    Encoded by msgspec, ~10x faster than ``json.dumps``; the values are the same, only the
+    spelling of some floats differs (``1e-05`` is written ``0.00001``, ``1e+16`` ``1e16``).
+    """
+    encode_into = msgspec.json.Encoder().encode_into
+    buf = bytearray()
     n = 0
-    with open(path, "w", encoding="utf-8") as fh:
+    with open(path, "wb") as fh:
         for rec in records:
-            fh.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")))
-            fh.write("\n")
+            encode_into(rec, buf, -1)
+            buf += b"\n"
             n += 1
+            if len(buf) > 1 << 20:
+                fh.write(buf)
+                buf.clear()
+        fh.write(buf)
     return n

@@ -18,7 +18,7 @@ import networkx as nx
 import numpy as np
 
 from monitoring.rules import Findings, shared_values
-from monitoring.table import BidTable, unique
+from monitoring.table import BidTable, isin_sorted, unique
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def build(table: BidTable) -> nx.Graph:
         pair, cnt = unique(codes[rows] * nb + table.bidder[rows], return_counts=True)
         code, firm = pair // nb, pair % nb
         vals, nfirms = unique(code, return_counts=True)
-        keep = np.isin(code, vals[nfirms >= 2])
+        keep = isin_sorted(code, vals[nfirms >= 2])
         values = table.attr_values[column]
         for c, f, n in zip(code[keep], firm[keep], cnt[keep], strict=True):
             node = (column, values[c])

@@ -9,17 +9,22 @@ a missing required column is an error (:class:`InputError`).
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import logging
 import math
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from operator import itemgetter
 from pathlib import Path
 
-from monitoring.table import IDENTITY_COLUMNS, BidTable, from_columns
+import numpy as np
+
+from monitoring.table import IDENTITY_COLUMNS, BidTable, factorize, from_columns
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +122,11 @@ def read_bids_csv(path: str | Path, progress: Callable[[int], None] | None = Non
     :raises InputError: file missing/unreadable, or a required column absent.
     """
     path = Path(path)
+    with _gc_paused():
+        return _read_bids_csv(path, progress)
+
+
+def _read_bids_csv(path: Path, progress: Callable[[int], None] | None) -> BidTable:
     with _open_text(path) as fh:
         try:
             text = fh.read()
@@ -229,7 +239,7 @@ def _finish(cols: dict[str, list], log: WarningLog, path: Path | str) -> BidTabl
         logger.warning("%s: %s", path, w)
     if not cols["amount"]:
         raise InputError(f"{path}: no usable bid rows")
-    return from_columns(cols, warnings)
+    return from_columns(cols, warnings, all_str=True)
 
 
 # ----------------------------------------------------------------------------- OCDS
@@ -305,32 +315,117 @@ def _release_rows(release: dict, cols: dict[str, list], log: WarningLog, where: 
         cols["email"].append(str(cp.get("email") or "").lower())
 
 
-def read_ocds(path: str | Path, progress: Callable[[int], None] | None = None) -> BidTable:
+#: OCDS files from this size on are read by two processes (one per half of the lines)
+PARALLEL_MIN_BYTES = 64 << 20
+_OCDS_COLUMNS = (*REQUIRED, "date", "estimate", "phone", "email")
+
+
+@contextmanager
+def _gc_paused():
+    """Readers allocate millions of acyclic objects; the cyclic collector would rescan the
+    growing heap many times over while they do (seconds at 10⁶ rows) and finds nothing."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def read_ocds(path: str | Path, progress: Callable[[int], None] | None = None,
+              parallel: bool | None = None) -> BidTable:
     """Read OCDS compiled releases, one per line (also accepts a release package file).
 
     Each line is first decoded by :mod:`monitoring.ocds_fast` (msgspec, only the fields the
     scan uses); a line that does not fit that schema (odd types, a release package, not
     JSON for msgspec) goes through the tolerant ``json.loads`` path, so both paths give the
-    same rows and warnings.
+    same rows and warnings.  A big file (``parallel`` None: ≥ :data:`PARALLEL_MIN_BYTES` on
+    ≥ 2 CPUs) is read by two processes, one per half of its lines; the halves are joined in
+    file order, so the table is the same as a one-process read.
 
     :raises InputError: file missing or no line is JSON.
     """
-    from monitoring import ocds_fast
+    with _gc_paused():
+        return _read_ocds(Path(path), progress, parallel)
 
-    path = Path(path)
-    cols: dict[str, list] = {c: [] for c in (*REQUIRED, "date", "estimate", "phone", "email")}
-    log = WarningLog()
-    parsed = 0
+
+def _read_ocds(path: Path, progress: Callable[[int], None] | None, parallel: bool | None) -> BidTable:
     try:
-        fh = open(path, "rb")
+        with open(path, "rb") as fh:
+            data = fh.read()
     except OSError as exc:
         raise InputError(f"cannot open {path}: {exc.strerror or exc}") from exc
-    with fh:
-        data = fh.read()
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    if bom:
+        data = data[bom:]
+    if parallel is None:
+        parallel = len(data) >= PARALLEL_MIN_BYTES and (os.cpu_count() or 1) >= 2
+    mid = data.find(b"\n", len(data) // 2) + 1 if parallel and b"\r" not in data else 0
+    if mid <= 0:
+        cols, log, parsed = _ocds_part_rows(data, 1, progress)
+        if not parsed:
+            _read_whole_package(path, cols, log)
+        return _finish(cols, log, path)
+    first_line = data.count(b"\n", 0, mid) + 1
+    child = _start_part(path, bom + mid, first_line)
+    cols, log, parsed = _ocds_part_rows(data[:mid], 1, progress)
+    mine = _factorized(cols, log, parsed)
+    del cols
+    theirs = _part_result(child)
+    if theirs is None:  # the helper process failed: read the second half here
+        theirs = _factorized(*_ocds_part_rows(data[mid:], first_line))
+    del data
+    if not (mine["parsed"] + theirs["parsed"]):
+        cols, log = {c: [] for c in _OCDS_COLUMNS}, WarningLog()
+        _read_whole_package(path, cols, log)
+        return _finish(cols, log, path)
+    return _join_parts(mine, theirs, path)
+
+
+_CHILD = ("import pickle, sys; from monitoring.io import _ocds_part; "
+          "sys.stdout.buffer.write(pickle.dumps(_ocds_part(sys.argv[1], int(sys.argv[2]), "
+          "int(sys.argv[3])), protocol=5))")
+
+
+def _start_part(path: Path, offset: int, first_line: int):
+    """A helper interpreter reading the lines from byte ``offset`` on (a plain subprocess,
+    not multiprocessing: callers need no ``if __name__ == "__main__"`` guard)."""
+    import subprocess
+    import sys
+
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [root, *filter(None, [os.environ.get("PYTHONPATH")])])}
+    try:
+        return subprocess.Popen([sys.executable, "-c", _CHILD, str(path), str(offset), str(first_line)],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    except OSError:
+        return None
+
+
+def _part_result(child) -> dict | None:
+    if child is None:
+        return None
+    import pickle
+
+    with child:
+        out = child.stdout.read()
+    if child.returncode != 0:
+        logger.warning("OCDS helper process failed (exit %s); reading its half here", child.returncode)
+        return None
+    return pickle.loads(out)
+
+
+def _ocds_part_rows(data: bytes, first_line: int, progress: Callable[[int], None] | None = None):
+    """(columns, warnings, number of JSON lines) of the lines in ``data``."""
+    from monitoring import ocds_fast
+
+    cols: dict[str, list] = {c: [] for c in _OCDS_COLUMNS}
+    log = WarningLog()
+    parsed = 0
     fast = ocds_fast.Reader(cols, log)
-    for lineno, line in enumerate(_byte_lines(data), start=1):
+    for lineno, line in enumerate(_byte_lines(data), start=first_line):
         if progress is not None and lineno % 10_000 == 0:
             progress(10_000)
         if not line.strip():
@@ -348,9 +443,65 @@ def read_ocds(path: str | Path, progress: Callable[[int], None] | None = None) -
         for rel in releases or ():
             if isinstance(rel, dict):
                 _release_rows(rel, cols, log, f"line {lineno}")
-    if not parsed:
-        _read_whole_package(path, cols, log)
-    return _finish(cols, log, path)
+    return cols, log, parsed
+
+
+def _ocds_part(path: str, offset: int, first_line: int) -> dict:
+    """Child process: read the lines of ``path`` from byte ``offset`` on, factorised."""
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        data = fh.read()
+    with _gc_paused():
+        return _factorized(*_ocds_part_rows(data, first_line))
+
+
+def _factorized(cols: dict[str, list], log: WarningLog, parsed: int) -> dict:
+    out = {"parsed": parsed, "counts": dict(log.counts), "examples": log.examples,
+           "amount": np.array(cols["amount"], dtype=np.float64),
+           "winner": np.array(cols["winner"], dtype=bool),
+           "date": np.array(cols["date"], dtype=np.float64),
+           "estimate": np.array(cols["estimate"], dtype=np.float64)}
+    for c in ("tender_id", "bidder_id", "phone", "email"):
+        out[c] = factorize(cols[c], missing=c in IDENTITY_COLUMNS, all_str=True)
+    return out
+
+
+def _join_codes(a: tuple[np.ndarray, list[str]], b: tuple[np.ndarray, list[str]]):
+    """Codes of two factorised halves under one code book in first-seen order of a + b."""
+    index = {v: i for i, v in enumerate(a[1])}
+    values = list(a[1])
+    remap = np.empty(len(b[1]) + 1, dtype=np.int64)
+    remap[-1] = -1
+    for j, v in enumerate(b[1]):
+        i = index.get(v)
+        if i is None:
+            i = index[v] = len(values)
+            values.append(v)
+        remap[j] = i
+    return np.concatenate((a[0], remap[b[0]])), values
+
+
+def _join_parts(a: dict, b: dict, path: Path) -> BidTable:
+    log = WarningLog()
+    for part in (a, b):
+        for col, n in part["counts"].items():
+            log.counts[col] += n
+            ex = log.examples.setdefault(col, [])
+            ex.extend(part["examples"][col][:_MAX_EXAMPLES - len(ex)])
+    warnings = log.messages()
+    for w in warnings:
+        logger.warning("%s: %s", path, w)
+    if len(a["amount"]) + len(b["amount"]) == 0:
+        raise InputError(f"{path}: no usable bid rows")
+    tender, tender_ids = _join_codes(a["tender_id"], b["tender_id"])
+    bidder, bidder_ids = _join_codes(a["bidder_id"], b["bidder_id"])
+    table = BidTable(
+        tender=tender, bidder=bidder, tender_ids=tender_ids, bidder_ids=bidder_ids,
+        **{c: np.concatenate((a[c], b[c])) for c in ("amount", "winner", "date", "estimate")},
+        warnings=warnings)
+    for c in ("phone", "email"):
+        table.attrs[c], table.attr_values[c] = _join_codes(a[c], b[c])
+    return table
 
 
 def _byte_lines(data: bytes) -> list[bytes]:

@@ -8,6 +8,7 @@ alert path can score one newly opened lot in milliseconds without re-reading the
 from __future__ import annotations
 
 import logging
+import math
 from collections import defaultdict
 from collections.abc import Iterator
 
@@ -51,9 +52,7 @@ class Market:
         self._apply_screen_flag()
         self.price_part = self._price_part()
         self.firm_reps = self._firm_legal_reps()
-        self.scores = np.array([
-            scoring.tender_score(self.found.flags[i], self.price_part[i], self.pattern_part[i])
-            for i in range(len(self.screen_pct))])
+        self.scores = scoring.tender_scores(self.found.flags, self.price_part, self.pattern_part)
         self.analysed = True
         return self
 
@@ -109,16 +108,23 @@ class Market:
 
     # ------------------------------------------------------------------ output
     def tender_records(self) -> Iterator[dict]:
-        """One JSON-ready dict per tender (DESIGN §7 output)."""
+        """One JSON-ready dict per tender (DESIGN §7 output).  Values are rounded column by
+        column (the same ``round(x, 4)`` as :func:`_r`), not one Python call per cell."""
         t = self.table
         tcodes, _, _ = t.blocks()
-        for i, tc in enumerate(tcodes):
-            ev = dict(self.found.evidence[i])
-            ev["screens"] = {k: _r(self.screens[k][i]) for k in screens.SCREENS}
-            ev["screens"]["n"] = int(self.screens["n"][i])
-            ev["screen_score"] = _r(self.screen_pct[i])
-            yield {"tender_id": t.tender_ids[tc], "score": float(self.scores[i]),
-                   "flags": scoring.ordered(self.found.flags[i]), "evidence": ev}
+        names = (*screens.SCREENS, "n")
+        cols = [_r_list(self.screens[k]) for k in screens.SCREENS]
+        cols.append(self.screens["n"].astype(np.int64).tolist())
+        pct = _r_list(self.screen_pct)
+        ids = t.tender_ids
+        flags, evidence, order = self.found.flags, self.found.evidence, scoring.ordered
+        for i, (tc, score, sc, row) in enumerate(zip(tcodes.tolist(), self.scores.tolist(), pct,
+                                                     zip(*cols, strict=True), strict=True)):
+            ev = dict(evidence[i])
+            ev["screens"] = dict(zip(names, row, strict=True))
+            ev["screen_score"] = sc
+            yield {"tender_id": ids[tc], "score": score,
+                   "flags": order(flags[i]) if flags[i] else [], "evidence": ev}
 
     def group_records(self) -> Iterator[dict]:
         """Pattern groups (``P…``) and identity-linked groups (``I…``)."""
@@ -208,6 +214,11 @@ class Market:
             if gr.kind and won:
                 found.add(0, gr.kind, self._group_evidence(gi, gr))
         return best
+
+
+def _r_list(values: np.ndarray) -> list[float | None]:
+    """:func:`_r` over an array, as a list."""
+    return [round(v, 4) if math.isfinite(v) else None for v in np.asarray(values, dtype=np.float64).tolist()]
 
 
 def _lot_table(bids: list[dict]) -> BidTable:

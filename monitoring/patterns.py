@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse import csgraph
 
-from monitoring.table import BidTable, unique
+from monitoring.table import BidTable, isin_sorted, unique
 
 logger = logging.getLogger(__name__)
 
@@ -56,13 +56,17 @@ class Group:
 def pair_counts(table: BidTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(firm a, firm b, number of lots where both bid) for every co-bidding pair (a < b)."""
     blk, b = table.tender_of_rows(), table.bidder
-    _, _, counts = table.blocks()
+    _, starts, counts = table.blocks()
     nb = max(table.n_bidders, 1)
+    rem = counts[blk] - (np.arange(len(b)) - starts[blk]) - 1
+    idx = np.flatnonzero(rem > 0)
     keys = []
     for d in range(1, int(counts.max()) if len(counts) else 1):
-        same = blk[d:] == blk[:-d]
-        lo = np.minimum(b[d:], b[:-d])[same]
-        hi = np.maximum(b[d:], b[:-d])[same]
+        idx = idx[rem[idx] >= d]
+        if len(idx) == 0:
+            break
+        x, y = b[idx], b[idx + d]
+        lo, hi = np.minimum(x, y), np.maximum(x, y)
         keys.append((lo * nb + hi)[lo != hi])
     if not keys:
         e = np.zeros(0, dtype=np.int64)
@@ -139,7 +143,7 @@ def _group_rows(table: BidTable, groups: list[list[int]]):
     key = blk[rows] * len(groups) + g_row[rows]
     keys, cnt = unique(key, return_counts=True)
     met = keys[cnt >= 2]
-    in_met = rows[np.isin(key, met)]
+    in_met = rows[isin_sorted(key, met)]
     return gid, met // len(groups), met % len(groups), in_met
 
 

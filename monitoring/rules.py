@@ -17,7 +17,7 @@ from collections import defaultdict
 import numpy as np
 
 from monitoring import docsim
-from monitoring.table import BidTable, unique
+from monitoring.table import BidTable, isin_sorted, unique
 
 logger = logging.getLogger(__name__)
 
@@ -51,20 +51,32 @@ def _bidders(table: BidTable, rows) -> list[str]:
 
 
 def shared_values(table: BidTable, codes: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
-    """(block, value code, rows) for every value used by ≥ 2 distinct bidders in one lot."""
+    """(block, value code, rows) for every value used by ≥ 2 distinct bidders in one lot,
+    in (block, value) order, each group's rows ascending.
+
+    One sort of the (lot, value, bidder) keys finds the hits; only the (few) rows of hit
+    values are then grouped, so a clean column costs one sort of its rows."""
     blk_of_row = table.tender_of_rows()
     rows = np.flatnonzero(codes >= 0)
     if len(rows) == 0:
         return []
     nv, nb = int(codes.max()) + 1, max(table.n_bidders, 1)
     key = blk_of_row[rows] * nv + codes[rows]
-    uniq = unique(key * nb + table.bidder[rows])
-    keys, cnt = unique(uniq // nb, return_counts=True)
-    hit = keys[cnt >= 2]
+    kb = np.sort(key * nb + table.bidder[rows])
+    ks = kb // nb
+    new_key = np.empty(len(kb), dtype=bool)
+    new_key[0] = True
+    new_key[1:] = ks[1:] != ks[:-1]
+    new_pair = np.empty(len(kb), dtype=bool)
+    new_pair[0] = True
+    new_pair[1:] = kb[1:] != kb[:-1]
+    key_start = np.flatnonzero(new_key)
+    distinct = np.add.reduceat(new_pair.astype(np.int64), key_start)
+    hit = ks[key_start[distinct >= 2]]
     if len(hit) == 0:
         return []
-    sel = rows[np.isin(key, hit)]
-    skey = blk_of_row[sel] * nv + codes[sel]
+    pick = isin_sorted(key, hit)
+    sel, skey = rows[pick], key[pick]
     order = np.argsort(skey, kind="stable")
     sel, skey = sel[order], skey[order]
     cut = np.flatnonzero(np.diff(skey)) + 1
@@ -106,15 +118,19 @@ def _near_simhash_pairs(table, codes, values, found: Findings) -> None:
     row_ok = (codes >= 0) & is_sh[np.maximum(codes, 0)]
     h = np.where(row_ok, hashes[np.maximum(codes, 0)], np.uint64(0))
     blk = table.tender_of_rows()
-    _, _, counts = table.blocks()
+    _, starts, counts = table.blocks()
+    # rows of the same lot after each row: pairs (i, i + d) stay inside one lot for d ≤ rem
+    rem = counts[blk] - (np.arange(len(h)) - starts[blk]) - 1
+    idx = np.flatnonzero(row_ok & (rem > 0))
     for d in range(1, int(counts.max()) if len(counts) else 1):
-        i = np.arange(len(h) - d)
-        j = i + d
-        ok = (blk[i] == blk[j]) & row_ok[i] & row_ok[j] & (table.bidder[i] != table.bidder[j])
-        ok &= codes[i] != codes[j]
+        idx = idx[rem[idx] >= d]
+        if len(idx) == 0:
+            break
+        j = idx + d
+        ok = row_ok[j] & (table.bidder[idx] != table.bidder[j]) & (codes[idx] != codes[j])
         if not ok.any():
             continue
-        i, j = i[ok], j[ok]
+        i, j = idx[ok], j[ok]
         dist = np.bitwise_count(h[i] ^ h[j])
         for a, b, dd in zip(i[dist <= docsim.NEAR_BITS], j[dist <= docsim.NEAR_BITS],
                             dist[dist <= docsim.NEAR_BITS], strict=True):
@@ -137,7 +153,7 @@ def mixed_document_rule(table: BidTable, found: Findings) -> None:
     blk = table.tender_of_rows().astype(np.int64)
     nb = max(table.n_bidders, 1)
     cand = np.flatnonzero((named >= 0) & (named != table.bidder))
-    present = np.isin(blk[cand] * nb + named[cand], blk * nb + table.bidder)
+    present = isin_sorted(blk[cand] * nb + named[cand], unique(blk * nb + table.bidder))
     for r in cand[present]:
         found.add(int(blk[r]), "ART40_5", {
             "field": "author", "bid_of": table.bidder_ids[table.bidder[r]],

@@ -53,6 +53,21 @@ def tender_score(flags: set[str], screen_part: float, pattern_part: float) -> fl
     return round(noisy_or([*ws, screen_part, pattern_part]), 6)
 
 
+def tender_scores(flags: list[set[str]], screen_part: np.ndarray,
+                  pattern_part: np.ndarray) -> np.ndarray:
+    """:func:`tender_score` of every tender: the noisy-or of the two components is computed
+    in numpy for tenders without flags (same IEEE operations in the same order, so the same
+    values), the per-flag product only for flagged tenders."""
+    s = np.clip(np.asarray(screen_part, dtype=np.float64), 0.0, 1.0)
+    g = np.clip(np.asarray(pattern_part, dtype=np.float64), 0.0, 1.0)
+    raw = 1.0 - (1.0 - s) * (1.0 - g)
+    out = np.array([round(v, 6) for v in raw.tolist()], dtype=np.float64)
+    for i, f in enumerate(flags):
+        if f:
+            out[i] = tender_score(f, screen_part[i], pattern_part[i])
+    return out
+
+
 def ordered(flags: set[str]) -> list[str]:
     """Flags in the canonical order of :data:`FLAG_CODES`."""
     return [f for f in FLAG_CODES if f in flags]

@@ -113,14 +113,15 @@ class BidTable:
         return self._row_block
 
 
-def factorize(values: list, missing: bool = False) -> tuple[np.ndarray, list[str]]:
+def factorize(values: list, missing: bool = False, all_str: bool = False) -> tuple[np.ndarray, list[str]]:
     """Dense int64 codes (first seen = 0) and the distinct strings, in C-level passes.
 
-    ``str(v)`` is applied to non-strings; with ``missing`` True, ``None`` and ``""`` get -1.
+    ``str(v)`` is applied to non-strings (``all_str``: the caller guarantees there are none);
+    with ``missing`` True, ``None`` and ``""`` get -1.
     Equivalent to :class:`Factorizer` over the values, several times faster at 10⁶ rows.
     """
     n = len(values)
-    if not all(type(v) is str for v in values):
+    if not all_str and not all(type(v) is str for v in values):
         values = [v if (type(v) is str or (missing and v is None)) else str(v) for v in values]
     uniq = dict.fromkeys(values)
     if missing:
@@ -134,11 +135,13 @@ def factorize(values: list, missing: bool = False) -> tuple[np.ndarray, list[str
     return codes, list(uniq)
 
 
-def from_columns(rows: dict[str, list], warnings: list[str] | None = None) -> BidTable:
+def from_columns(rows: dict[str, list], warnings: list[str] | None = None,
+                 all_str: bool = False) -> BidTable:
     """Build a table from python lists (``tender_id``, ``bidder_id``, ``amount``, ``winner``,
-    optional numeric ``date``/``estimate``/``label`` and identity columns)."""
-    tender, tender_ids = factorize(rows["tender_id"])
-    bidder, bidder_ids = factorize(rows["bidder_id"])
+    optional numeric ``date``/``estimate``/``label`` and identity columns).  ``all_str``: the
+    readers promise that id and identity columns hold only ``str`` (identity: or ``None``)."""
+    tender, tender_ids = factorize(rows["tender_id"], all_str=all_str)
+    bidder, bidder_ids = factorize(rows["bidder_id"], all_str=all_str)
     table = BidTable(
         tender=tender, bidder=bidder, amount=np.asarray(rows["amount"], dtype=np.float64),
         winner=np.asarray(rows["winner"], dtype=bool), tender_ids=tender_ids, bidder_ids=bidder_ids,
@@ -149,7 +152,8 @@ def from_columns(rows: dict[str, list], warnings: list[str] | None = None) -> Bi
             setattr(table, name, np.array(rows[name], dtype=np.float64))
     for name in IDENTITY_COLUMNS:
         if name in rows:
-            table.attrs[name], table.attr_values[name] = factorize(rows[name], missing=True)
+            table.attrs[name], table.attr_values[name] = factorize(rows[name], missing=True,
+                                                                   all_str=all_str)
     return table
 
 
