@@ -78,9 +78,26 @@ class PlatformKeys:
         self.manifest_path = self.dir / "platform-keys.json"
 
     def manifest(self) -> dict:
-        if not self.manifest_path.exists():
-            raise FileNotFoundError(f"no platform keys in {self.dir}; run 'ggzy keys init'")
-        return json.loads(self.manifest_path.read_text())
+        """The public manifest (a fresh copy: callers may modify it)."""
+        return json.loads(json.dumps(self._cached_manifest()))
+
+    def _cached_manifest(self) -> dict:
+        """Parsed once per process and re-read whenever the file changes (a rotation replaces it, so
+        its inode, mtime or size changes): one stat per call instead of a read and a parse."""
+        try:
+            st = os.stat(self.manifest_path)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"no platform keys in {self.dir}; run 'ggzy keys init'") from None
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        hit = _MANIFESTS.get(self.manifest_path)
+        if hit is None or hit[0] != stamp:
+            hit = (stamp, json.loads(self.manifest_path.read_text()))
+            _MANIFESTS[self.manifest_path] = hit
+        return hit[1]
+
+    def current_kid(self) -> str:
+        """The kid ``sign`` would use now."""
+        return self._cached_manifest()["current"]
 
     def init(self) -> dict:
         """Create the keys if absent (idempotent)."""
@@ -118,13 +135,16 @@ class PlatformKeys:
 
     def sign(self, data: bytes) -> tuple[str, str]:
         """Sign with the current key; returns (kid, base64 signature)."""
-        kid = self.manifest()["current"]
-        key = crypto.load_private(self.dir / f"signing-{kid.split(':')[1]}.pem")
+        kid = self.current_kid()
+        path = self.dir / f"signing-{kid.split(':')[1]}.pem"
+        key = _SIGNING.get(path)
+        if key is None:  # a signing key never changes under its kid (the kid is its public key's hash)
+            key = _SIGNING.setdefault(path, crypto.load_private(path))
         return kid, crypto.b64e(key.sign(data))
 
     def verify(self, kid: str, data: bytes, signature_b64: str) -> bool:
         """Verify with any key the platform ever used, current or retired."""
-        entry = next((e for e in self.manifest()["signing"] if e["kid"] == kid), None)
+        entry = next((e for e in self._cached_manifest()["signing"] if e["kid"] == kid), None)
         if entry is None:
             return False
         try:
@@ -138,7 +158,12 @@ class PlatformKeys:
         return crypto.load_private(self.dir / "encryption.pem")
 
     def encryption_public(self):
-        return crypto.load_public("x25519", crypto.b64d(self.manifest()["encryption"]["public_key"]))
+        return crypto.load_public("x25519", crypto.b64d(self._cached_manifest()["encryption"]["public_key"]))
+
+
+#: per-process caches: manifest path -> ((inode, mtime, size), parsed manifest); PEM path -> private key
+_MANIFESTS: dict[Path, tuple[tuple[int, int, int], dict]] = {}
+_SIGNING: dict[Path, object] = {}
 
 
 def platform_keys() -> PlatformKeys:
