@@ -25,6 +25,10 @@ import rfc8785
 
 MAX_SAFE_INT = 2**53 - 1
 _ASTRAL_UTF8 = re.compile(rb"[\xf0-\xff]")
+#: maps every digit to ``0`` and every other byte to ``x``: ``_DIGITS16 in data.translate(_DIGIT_MAP)``
+#: is a cheap "is there a run of 16 digits anywhere" (a regex search costs ten times more)
+_DIGIT_MAP = bytes(0x30 if 0x30 <= i <= 0x39 else 0x78 for i in range(256))
+_DIGITS16 = b"0" * 16
 
 
 class NotCanonical(ValueError):
@@ -57,9 +61,13 @@ def _fast_ok(value) -> bool:
     return True
 
 
+#: check_circular off: values come from json.loads or are built as trees (``_fast_ok`` assumes so too)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False,
+                            check_circular=False)
+
+
 def _stdlib(value) -> bytes:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                      allow_nan=False).encode("utf-8")
+    return _ENCODER.encode(value).encode("utf-8")
 
 
 def dumps(value) -> bytes:
@@ -97,6 +105,13 @@ def _safe_int(text: str) -> int:
     return value
 
 
+#: floats, NaN/Infinity and unsafe integers leave the fast path (``_FloatSeen``)
+_STRICT = json.JSONDecoder(parse_float=_no_float, parse_int=_safe_int, parse_constant=_no_float)
+#: the same without the per-integer Python call: only for data without a run of 16 digits, where
+#: every integer literal has at most 15 digits and is therefore within ±(2^53 − 1)
+_QUICK = json.JSONDecoder(parse_float=_no_float, parse_constant=_no_float)
+
+
 def loads_canonical(data: bytes) -> tuple[bool, object]:
     """Parse ``data``: ``(True, value)`` only if ``data`` is the exact JCS form of ``value``.
 
@@ -107,14 +122,15 @@ def loads_canonical(data: bytes) -> tuple[bool, object]:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return False, None
+    decoder = _STRICT if _DIGITS16 in data.translate(_DIGIT_MAP) else _QUICK
     try:
-        value = json.loads(text, parse_float=_no_float, parse_int=_safe_int,
-                           parse_constant=_no_float)
+        value = decoder.decode(text)
     except _FloatSeen:
         return _slow_canonical(text, data)
     except ValueError:
         return False, None
-    if _ASTRAL_UTF8.search(data):  # astral characters: key order may differ, let rfc8785 decide
+    # astral characters: key order may differ, let rfc8785 decide (ASCII-only data has none)
+    if not data.isascii() and _ASTRAL_UTF8.search(data):
         return _slow_canonical(text, data)
     try:
         return _stdlib(value) == data, value

@@ -10,7 +10,6 @@ in-memory :class:`MemoryLog` does the same from a dict (tests, benchmarks, vecto
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 
@@ -30,13 +29,6 @@ def leaf_hash(entry: bytes) -> bytes:
 def node_hash(left: bytes, right: bytes) -> bytes:
     """SHA-256(0x01 ‖ left ‖ right)."""
     return hashlib.sha256(NODE_PREFIX + left + right).digest()
-
-
-@functools.lru_cache(maxsize=4096)
-def _cached_node_hash(left: bytes, right: bytes) -> bytes:
-    """Verification of many proofs under one root recomputes the same upper nodes: remember them.
-    A cache of a pure function cannot change any result, only skip repeated work."""
-    return node_hash(left, right)
 
 
 def split_point(n: int) -> int:
@@ -181,29 +173,46 @@ def _valid_hashes(items) -> bool:
     return all(isinstance(h, bytes) and len(h) == HASH_SIZE for h in items)
 
 
-def root_from_inclusion(index: int, size: int, leaf: bytes, path: Sequence[bytes]) -> bytes | None:
-    """The root the path leads to, or None when the path cannot belong to (index, size)."""
+def root_from_inclusion(index: int, size: int, leaf: bytes, path: Sequence[bytes],
+                        memo: dict | None = None) -> bytes | None:
+    """The root the path leads to, or None when the path cannot belong to (index, size).
+
+    ``memo``: pass the same dict when checking many proofs of one tree (a bundle's proofs share
+    their upper parts).  Each step of the walk is a pure function of (fn, sn, hash so far, rest of
+    the path); a step met before with all four equal takes the answer it had then, so the results
+    are exactly those without a memo, only computed once.
+    """
     if not (isinstance(index, int) and isinstance(size, int)) or not 0 <= index < size:
         return None
-    if not _valid_hashes([leaf, *path]):
+    path = tuple(path)
+    if not _valid_hashes((leaf, *path)):
         return None
-    fn, sn, r = index, size - 1, leaf
-    for p in path:
-        if sn == 0:
-            return None
+    memo = {} if memo is None else memo
+    fn, sn, r, taken = index, size - 1, leaf, []
+    for k in range(len(path) + 1):
+        state = (fn, sn, r, path[k:])
+        if state in memo:
+            result = memo[state]
+            break
+        taken.append(state)
+        if k == len(path) or sn == 0:
+            result = r if k == len(path) and sn == 0 else None
+            break
         if fn & 1 or fn == sn:
-            r = _cached_node_hash(p, r)
+            r = node_hash(path[k], r)
             while not fn & 1 and fn != 0:
                 fn, sn = fn >> 1, sn >> 1
         else:
-            r = _cached_node_hash(r, p)
+            r = node_hash(r, path[k])
         fn, sn = fn >> 1, sn >> 1
-    return r if sn == 0 else None
+    memo.update(dict.fromkeys(taken, result))
+    return result
 
 
-def verify_inclusion(index: int, size: int, leaf: bytes, path: Sequence[bytes], root_hash: bytes) -> bool:
+def verify_inclusion(index: int, size: int, leaf: bytes, path: Sequence[bytes], root_hash: bytes,
+                     memo: dict | None = None) -> bool:
     """Is ``leaf`` the leaf hash at ``index`` of the tree of ``size`` whose root is ``root_hash``?"""
-    computed = root_from_inclusion(index, size, leaf, path)
+    computed = root_from_inclusion(index, size, leaf, path, memo)
     return computed is not None and computed == root_hash
 
 

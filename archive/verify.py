@@ -126,6 +126,20 @@ def hex32(text) -> bytes:
         raise Bad(f"not hex: {text!r}") from None
 
 
+def hex32_list(items) -> list[bytes]:
+    """``[hex32(h) for h in items]``, decoded in one go (a proof holds a dozen or more)."""
+    if type(items) is not list or not set(map(type, items)) <= {str} or not set(map(len, items)) <= {64}:
+        raise Bad("not a list of lower-case SHA-256 hex digests")
+    text = "".join(items)
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        raise Bad("not hex") from None
+    if text != text.lower() or len(raw) != 32 * len(items):  # fromhex skips whitespace: refuse it
+        raise Bad("not a list of lower-case SHA-256 hex digests")
+    return [raw[i:i + 32] for i in range(0, len(raw), 32)]
+
+
 def instant(text) -> dt.datetime:
     try:
         value = dt.datetime.fromisoformat(text)
@@ -196,6 +210,8 @@ class _Verifier:
         self.files, self.trust, self.prior = files, trust, prior
         self.report = Report()
         self.statement: dict = {}
+        self.statement_sig: dict = {}
+        self.statement_bytes = b""  # the signed bytes: the statement's own canonical form
         self.checkpoint: dict = {}
         self.records: list[dict] = []  # {"entry", "bytes", "payload", "payload_bytes"}
 
@@ -224,8 +240,18 @@ class _Verifier:
 
     # structure
     def _statement(self):
-        doc = shape(canonical(self.files.get(STATEMENT), STATEMENT), {"statement", "signature"}, "statement")
+        data = self.files.get(STATEMENT)
+        doc = shape(canonical(data, STATEMENT), {"statement", "signature"}, "statement")
         st = self.statement = shape(doc["statement"], STATEMENT_KEYS, "statement")
+        # canonical with these two keys, so the file is {"signature":S,"statement":T} with T the
+        # statement's canonical bytes: the signed message is sliced out rather than re-serialised
+        sig = self.statement_sig = shape(doc["signature"], SIG_KEYS, "statement signature")
+        if not all(type(v) is str for v in sig.values()):
+            raise Bad("signature fields must be strings")
+        head = b'{"signature":' + jcs.dumps_prechecked(sig) + b',"statement":'
+        if not (data.startswith(head) and data.endswith(b"}")):
+            raise Bad("statement layout")
+        self.statement_bytes = data[len(head):-1]
         if st["type"] != STATEMENT_TYPE or st["origin"] != self.trust.origin:
             raise Bad("not a bundle statement of the trusted log")
         shape(st["scope"], {"kind", "chain", "record"}, "scope")
@@ -248,9 +274,8 @@ class _Verifier:
         self.report.facts.update(scope=st["scope"], records=len(st["records"]))
 
     def _statement_signature(self):
-        doc = canonical(self.files[STATEMENT], STATEMENT)
-        sig = shape(doc["signature"], SIG_KEYS, "statement signature")
-        self.trust.check(sig["kid"], sig["alg"], jcs.dumps(self.statement), sig["value"],
+        sig = self.statement_sig
+        self.trust.check(sig["kid"], sig["alg"], self.statement_bytes, sig["value"],
                          instant(self.statement["exported_at"]))
 
     def _checkpoint(self):
@@ -371,13 +396,13 @@ class _Verifier:
 
     def _inclusion(self):
         size, root = self.checkpoint["size"], hex32(self.checkpoint["root"])
-        # the paths of one bundle share their upper parts: decode each hex element once
-        decoded: dict[str, bytes] = {}
+        memo: dict = {}  # the paths of one bundle share their upper parts: walk each once
 
         def one(rec):
             entry = rec["entry"]
-            path = [decoded[h] if h in decoded else decoded.setdefault(h, hex32(h)) for h in entry["proof"]]
-            if not merkle.verify_inclusion(entry["leaf_index"], size, merkle.leaf_hash(rec["bytes"]), path, root):
+            path = hex32_list(entry["proof"])
+            if not merkle.verify_inclusion(entry["leaf_index"], size, merkle.leaf_hash(rec["bytes"]), path, root,
+                                           memo):
                 raise Bad(f"not included at leaf {entry['leaf_index']} under the checkpoint root")
         leaves = [r["entry"]["leaf_index"] for r in self.records]
         return self._each(one) + (["two records claim the same leaf"] if len(set(leaves)) != len(leaves) else [])

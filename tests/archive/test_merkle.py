@@ -152,3 +152,31 @@ def test_frontier():
     assert merkle.frontier(0) == []
     assert merkle.frontier(7) == [(2, 0), (1, 2), (0, 6)]
     assert merkle.frontier(8) == [(3, 0)]
+
+
+def test_shared_memo_gives_the_same_answers():
+    """Many proofs checked with one memo (as the verifier does per bundle) get exactly the answers
+    each gets alone, including for altered proofs met after a valid one shared their upper part."""
+    import random
+
+    rng = random.Random(7)
+    entries = [f"e{i}".encode() for i in range(77)]
+    log = merkle.MemoryLog()
+    log.append_entries(entries)
+    n, root, memo = 77, log.root(77), {}
+    for _ in range(600):
+        i = rng.randrange(n)
+        leaf, path = merkle.leaf_hash(entries[i]), list(log.inclusion(i, n))
+        roll = rng.random()
+        if roll < 0.3 and path:
+            k = rng.randrange(len(path))
+            path[k] = bytes(b ^ 1 for b in path[k])
+        elif roll < 0.4:
+            i = rng.randrange(n)
+        elif roll < 0.5:
+            path = path[:-1] if path else [leaf]
+        elif roll < 0.6:
+            path = path + [root]
+        alone = merkle.verify_inclusion(i, n, leaf, path, root)
+        assert merkle.verify_inclusion(i, n, leaf, path, root, memo) == alone
+    assert memo  # it was used
