@@ -222,6 +222,26 @@ class Storage(ABC):
             the same content again returns the existing version
         """
 
+    def spool_path(self):
+        """A fresh local path where a caller may write a file that :meth:`adopt` takes by rename (same
+        filesystem as the store), or None when this backend has no local files (adopt then copies)."""
+        return None
+
+    def adopt(self, key: str, path, *, size: int, sha256: str, content_type: str = DEFAULT_CONTENT_TYPE,
+              write_once: bool = False) -> ObjectInfo:
+        """Store a complete local file whose size and SHA-256 the caller computed while writing it;
+        the file is consumed (moved or removed) either way.  Same guarantees as :meth:`put`.  This
+        default streams it through ``put`` (which hashes again); the local store renames it instead.
+        """
+        from pathlib import Path
+
+        try:
+            with open(path, "rb") as fh:
+                return self.put(key, fh, length=size, sha256=sha256, content_type=content_type,
+                                write_once=write_once)
+        finally:
+            Path(path).unlink(missing_ok=True)
+
     @abstractmethod
     def put_content_addressed(self, data: Data, *, length: int | None = None, sha256: str | None = None,
                               content_type: str = DEFAULT_CONTENT_TYPE,

@@ -15,6 +15,7 @@ why production uses S3/MinIO object lock.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import logging
@@ -31,6 +32,7 @@ from core.storage.base import (
     COMPLIANCE,
     DEFAULT_CONTENT_TYPE,
     VERSION_DIR_SUFFIX,
+    ChecksumMismatch,
     Data,
     HashingSource,
     ObjectInfo,
@@ -39,6 +41,7 @@ from core.storage.base import (
     Storage,
     StorageError,
     check_key,
+    check_sha256,
     content_key,
     normalize_until,
     utcnow,
@@ -78,6 +81,40 @@ class LocalStorage(Storage):
         until = normalize_until(retain_until)
         tmp, source = self._spool(data, length, sha256)
         return self._commit(content_key(source.hexdigest), tmp, source, content_type, until, legal_hold, True)
+
+    def spool_path(self) -> Path:
+        return self._tmp / f"{uuid.uuid4().hex}.spool"
+
+    def adopt(self, key: str, path, *, size: int, sha256: str, content_type: str = DEFAULT_CONTENT_TYPE,
+              write_once: bool = False) -> ObjectInfo:
+        """Take a complete, already-hashed file by rename instead of copying it: fsync it, move it into
+        ``tmp/`` (if it is not there yet) and commit it like a put.  The caller vouches for ``sha256``
+        (it hashed the bytes as it wrote them); the size is checked here.  Another filesystem → copy."""
+        check_key(key)
+        sha256 = check_sha256(sha256)
+        path = Path(path)
+        try:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                if os.fstat(fd).st_size != size:
+                    raise ChecksumMismatch(f"{path} has {os.fstat(fd).st_size} bytes, not {size}")
+                os.fsync(fd)  # the content is durable before any name points at it
+            finally:
+                os.close(fd)
+            tmp = path
+            if path.parent.resolve() != self._tmp:
+                tmp = self._tmp / f"{uuid.uuid4().hex}.part"
+                try:
+                    os.rename(path, tmp)
+                except OSError as exc:
+                    if exc.errno != errno.EXDEV:
+                        raise
+                    return super().adopt(key, path, size=size, sha256=sha256, content_type=content_type,
+                                         write_once=write_once)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return self._commit(key, tmp, _Adopted(size, sha256), content_type, None, False, write_once)
 
     def _spool(self, data: Data, length: int | None, sha256: str | None) -> tuple[Path, HashingSource]:
         """Stream into a fsynced temp file while hashing; on any failure the temp file is gone."""
@@ -238,6 +275,13 @@ class LocalStorage(Storage):
             raise ObjectNotFound(f"{key} version {version_id}") from exc
         except ValueError as exc:
             raise StorageError(f"corrupt metadata for {key} version {version_id}") from exc
+
+
+class _Adopted:
+    """What ``_commit`` needs of a source, for a file hashed by the caller."""
+
+    def __init__(self, size: int, hexdigest: str):
+        self.size, self.hexdigest = size, hexdigest
 
 
 def _info(meta: dict) -> ObjectInfo:
