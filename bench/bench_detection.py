@@ -3,7 +3,9 @@
 Run from the repository root: ``python bench/bench_detection.py [--data DIR]``.
 Honest evaluation (data README): tender ids, dates, firm ids and row order are never
 features; splits are forward in time (earliest 70 % of tenders train), firm-disjoint where
-firm ids exist (no test firm appears in any training tender) and leave-one-market-out.
+firm ids exist (no test firm appears in any training tender) and leave-one-market-out
+(the cross-market method is chosen per held-out market by an inner leave-one-market-out
+over the training markets only; see :func:`lomo`).
 The baseline (7 recomputed price screens + the same random forest) runs on the same split
 in the same run.  Balanced accuracy uses the training prevalence as threshold.
 """
@@ -12,20 +14,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from itertools import combinations
 from pathlib import Path
 
 import networkx as nx
 import numpy as np
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, balanced_accuracy_score, roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common  # noqa: E402
 
 from monitoring import datasets, features, screens  # noqa: E402
 from monitoring.market import Market  # noqa: E402
@@ -34,15 +36,6 @@ from monitoring.model import forest, tender_labels  # noqa: E402
 DATA = Path("/work/shared/data/collusion")
 OUT = Path(__file__).resolve().parent / "results" / "detection.json"
 SCREEN_COLS = list(range(len(screens.SCREENS)))
-
-
-def machine() -> dict:
-    sha = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                         cwd=Path(__file__).resolve().parents[1]).stdout.strip()
-    return {"git_sha": sha, "date": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                        "processor": platform.processor() or platform.machine(),
-                        "cpus": os.cpu_count()}}
 
 
 def prepare(name: str) -> dict:
@@ -148,29 +141,76 @@ def _ranked(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def _filled_ranks(x: np.ndarray) -> np.ndarray:
+    """Per-market ranks, undefined screens at the middle rank (for the logistic model)."""
+    r = _ranked(x)
+    return np.where(np.isfinite(r), r, 0.5)
+
+
+def _balanced_weights(ys: list[np.ndarray]) -> np.ndarray:
+    """Each market, and each class within it, weighs the same in training."""
+    return np.concatenate([np.where(y == 1, 0.5 / max(y.sum(), 1), 0.5 / max((1 - y).sum(), 1))
+                           for y in ys])
+
+
+#: cross-market candidates: (features, learner); all see per-market ranks only
+LOMO_CANDIDATES = {
+    "rf_ranked_price": (LOMO_COLS, "rf"),
+    "logit_ranked_screens": (SCREEN_COLS, "logit"),
+    "logit_ranked_price": (LOMO_COLS, "logit"),
+    "screen_score": (None, "percentile"),
+}
+
+
+def _cross_market(data: dict, method: str, train: list[str], test: str) -> tuple[np.ndarray, np.ndarray]:
+    """(score, predicted class) on market ``test`` of ``method`` fitted on markets ``train``."""
+    cols, learner = LOMO_CANDIDATES[method]
+    if learner == "percentile":  # no fitting: the unsupervised screen score, threshold from train
+        grid = np.linspace(0.3, 0.8, 51)
+        thr = max(grid, key=lambda t: np.mean([balanced_accuracy_score(data[k]["y"], data[k]["screen_score"] >= t)
+                                               for k in train]))
+        s = data[test]["screen_score"]
+        return s, s >= thr
+    ys = [data[k]["y"] for k in train]
+    if learner == "rf":
+        xtr = np.vstack([_ranked(data[k]["x"][:, cols]) for k in train])
+        model = forest(0).fit(xtr, np.concatenate(ys), sample_weight=_balanced_weights(ys))
+        p = model.predict_proba(_ranked(data[test]["x"][:, cols]))[:, 1]
+    else:
+        xtr = np.vstack([_filled_ranks(data[k]["x"][:, cols]) for k in train])
+        model = LogisticRegression(max_iter=1000).fit(xtr, np.concatenate(ys), sample_weight=_balanced_weights(ys))
+        p = model.predict_proba(_filled_ranks(data[test]["x"][:, cols]))[:, 1]
+    return p, p >= 0.5
+
+
 def lomo(data: dict, name: str) -> dict:
-    """Train on the other markets (each market and class weighted equally), test on this one;
-    threshold 0.5 of the balanced model, since prevalence differs wildly between markets."""
+    """Train on the other markets, test on this one.
+
+    The method is chosen without this market's labels: each candidate of
+    :data:`LOMO_CANDIDATES` is scored by an inner leave-one-market-out over the *training*
+    markets only (fit on two, test on the third, mean balanced accuracy); the best one is
+    then fitted on all training markets and applied here once.  Threshold 0.5 of the
+    balanced model (prevalence differs wildly between markets)."""
     others = [k for k in data if k != name]
-    xtr = np.vstack([_ranked(data[k]["x"][:, LOMO_COLS]) for k in others])
-    ytr = np.concatenate([data[k]["y"] for k in others])
-    w = np.concatenate([np.where(data[k]["y"] == 1, 0.5 / max(data[k]["y"].sum(), 1),
-                                 0.5 / max((1 - data[k]["y"]).sum(), 1)) for k in others])
-    model = forest(0).fit(xtr, ytr, sample_weight=w)
+    inner = {m: float(np.mean([balanced_accuracy_score(data[t]["y"], _cross_market(data, m, [k for k in others if k != t], t)[1])
+                               for t in others])) for m in LOMO_CANDIDATES}
+    method = max(inner, key=inner.get)
     y = data[name]["y"]
-    p = model.predict_proba(_ranked(data[name]["x"][:, LOMO_COLS]))[:, 1]
+    p, yhat = _cross_market(data, method, others, name)
+    ytr = np.concatenate([data[k]["y"] for k in others])
     base = fit_eval(np.vstack([data[k]["x"][:, SCREEN_COLS] for k in others]), ytr,
                     data[name]["x"][:, SCREEN_COLS], y)
-    return {"lomo_balanced_accuracy": round(float(balanced_accuracy_score(y, p >= 0.5)), 4),
+    return {"lomo_balanced_accuracy": round(float(balanced_accuracy_score(y, yhat)), 4),
             "lomo_baseline_balanced_accuracy": round(base["balanced_accuracy"], 4),
             "lomo_roc_auc": round(float(roc_auc_score(y, p)), 4),
-            "lomo_baseline_roc_auc": round(base["roc_auc"], 4)}
+            "lomo_baseline_roc_auc": round(base["roc_auc"], 4),
+            "lomo_method": method, "lomo_inner_balanced_accuracy": {k: round(v, 4) for k, v in inner.items()}}
 
 
 def run() -> dict:
     t0 = time.perf_counter()
     data = {name: prepare(name) for name in datasets.FILES}
-    out = {**machine(), "data": str(DATA), "features": list(features.PRICE_FEATURES + features.HISTORY_FEATURES),
+    out = {"data": str(DATA), "features": list(features.PRICE_FEATURES + features.HISTORY_FEATURES),
            "baseline_features": list(screens.SCREENS), "learner": "RandomForest(300, min_samples_leaf=2)",
            "datasets": {}}
     for name, d in data.items():
@@ -191,14 +231,17 @@ def run() -> dict:
 
 
 def print_table(out: dict) -> None:
-    head = f"{'dataset':20} {'split':14} {'roc':>6} {'base':>6} {'pr':>6} {'bacc':>6} {'lomoBA':>7} {'lomoBase':>8} {'unsupROC':>8}"
+    head = (f"{'dataset':20} {'split':14} {'roc':>6} {'base':>6} {'pr':>6} {'bacc':>6} {'baseBA':>6} "
+            f"{'lomoBA':>7} {'lomoBase':>8} {'unsupROC':>8}  lomo method")
     print(head)
     print("-" * len(head))
     for name, r in out["datasets"].items():
         for split, s in r["supervised"].items():
-            cells = [_fmt(s[k], 6) for k in ("roc_auc", "baseline_roc_auc", "pr_auc", "balanced_accuracy")]
+            cells = [_fmt(s.get(k), 6) for k in ("roc_auc", "baseline_roc_auc", "pr_auc", "balanced_accuracy",
+                                                  "baseline_balanced_accuracy")]
             print(f"{name:20} {split:14} {' '.join(cells)} {_fmt(s['lomo_balanced_accuracy'], 7)} "
-                  f"{_fmt(s['lomo_baseline_balanced_accuracy'], 8)} {_fmt(r['unsupervised_roc_auc'], 8)}")
+                  f"{_fmt(s['lomo_baseline_balanced_accuracy'], 8)} {_fmt(r['unsupervised_roc_auc'], 8)}  "
+                  f"{s['lomo_method']}")
 
 
 def _fmt(v, w: int) -> str:
@@ -213,8 +256,11 @@ def main() -> None:
     args = ap.parse_args()
     DATA = args.data
     out = run()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=2) + "\n")
+    if args.out == OUT:
+        common.write("detection", out)
+    else:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(out, indent=2) + "\n")
     print_table(out)
 
 

@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from operator import itemgetter
+from operator import itemgetter, methodcaller
 from pathlib import Path
 
 import numpy as np
@@ -134,12 +134,15 @@ def _read_bids_csv(path: Path, progress: Callable[[int], None] | None) -> BidTab
             raise InputError(f"{path}: not a readable UTF-8 CSV file ({exc})") from exc
     try:
         if _plain_csv(text):
+            if "\r" in text:
+                text = text.replace("\r\n", "\n")
             lines = text.split("\n")
+            del text
             if lines and lines[-1] == "":
                 lines.pop()
-            header = [h.strip().lower() for h in (lines[0].replace("\r", "").split(",") if lines else [])]
-            reader: Iterable[list[str]] = (ln[:-1].split(",") if ln.endswith("\r") else ln.split(",")
-                                           for ln in lines[1:])
+            header = [h.strip().lower() for h in (lines[0].split(",") if lines else [])]
+            lines[:1] = []
+            reader: Iterable[list[str]] = map(methodcaller("split", ","), lines)
         else:
             reader = csv.reader(io.StringIO(text, newline=""))
             header = [h.strip().lower() for h in next(reader, [])]
