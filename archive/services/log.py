@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
 from flask import current_app
 from sqlalchemy import select, tuple_
 
@@ -45,6 +46,12 @@ class Signer:
 
     def sign(self, data: bytes) -> str:
         return crypto.b64e(self.key.sign(data))
+
+    @property
+    def raw(self) -> bytes:
+        """The raw private key, for the batch signing worker (``archive.signing``)."""
+        return self.key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                      serialization.NoEncryption())
 
 
 def signer() -> Signer:

@@ -47,6 +47,13 @@ def is_confidential(event_name: str) -> bool:
 def normalise(value):
     """JSON the canonical form accepts unchanged: floats become decimal strings (money must never be
     a binary float), integers beyond ±2^53 become strings."""
+    kind = type(value)  # exact types first (what JSON payloads hold); subclasses take the rules below
+    if kind is str or value is None or kind is bool:
+        return value
+    if kind is dict:
+        return {k if type(k) is str else str(k): normalise(v) for k, v in value.items()}
+    if kind is int and -jcs.MAX_SAFE_INT <= value <= jcs.MAX_SAFE_INT:
+        return value
     if isinstance(value, float):
         logger.warning("float %r archived as a decimal string", value)
         return format(Decimal(repr(value)), "f")
@@ -105,17 +112,25 @@ def attachments_of(data: dict) -> list[dict]:
 
 
 def build_payload(*, pending: ArchivePending, chain: str, seq: int, prev: str | None, category: str,
-                  archived_at: dt.datetime, sealed: dict | None, data: dict) -> dict:
-    """The record body that is canonicalised and signed (fields in docs/archive-bundle-format.md)."""
-    years = retention.years_for(category)
-    until = retention.retain_until(category, archived_at, years)
+                  archived_at: dt.datetime, sealed: dict | None, data: dict, retention_of=None,
+                  archived_text: str | None = None) -> dict:
+    """The record body that is canonicalised and signed (fields in docs/archive-bundle-format.md).
+
+    ``retention_of(category) → (years, until as RFC 3339)`` and ``archived_text``: the sequencer's
+    per-batch cache of the same values.
+    """
+    if retention_of is None:
+        years = retention.years_for(category)
+        until = rfc3339(retention.retain_until(category, archived_at, years))
+    else:
+        years, until = retention_of(category)
     confidential = sealed is not None
     return {
         "schema": RECORD_SCHEMA, "chain": chain, "seq": seq, "prev": prev,
         "lot_id": chain_of(data)[1],
         "event": {"id": pending.event_id, "name": pending.name, "created_at": rfc3339(pending.created_at)},
-        "archived_at": rfc3339(archived_at), "category": category,
-        "retention": {"years": years, "until": rfc3339(until)},
+        "archived_at": archived_text or rfc3339(archived_at), "category": category,
+        "retention": {"years": years, "until": until},
         "parties": [] if confidential else parties_of(data),
         "data": None if confidential else data, "sealed": sealed,
         "attachments": [] if confidential else attachments_of(data),

@@ -22,7 +22,7 @@ from flask import current_app
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from archive import confidential, jcs, merkle
+from archive import confidential, jcs, merkle, signing
 from archive.models import (
     ArchiveChainHead,
     ArchiveCheckpoint,
@@ -33,7 +33,7 @@ from archive.models import (
     ArchiveSegment,
 )
 from archive.services import records, retention
-from archive.services.log import NodeStore, log_size, sign_checkpoint, signer
+from archive.services.log import NodeStore, log_size, rfc3339, sign_checkpoint, signer
 from core import events
 from core.clock import now
 from core.db import db
@@ -41,6 +41,7 @@ from core.storage.base import ObjectNotFound, content_key
 
 logger = logging.getLogger(__name__)
 LEASE = "sequencer"
+LEASE_SECONDS = 30
 BATCH = 2000
 
 
@@ -90,21 +91,52 @@ def _category(chains: _Chains, chain: str, data: dict) -> str:
     return chains.categories[chain]
 
 
-def _seal_one(pending, chains: _Chains, sign, archive_pub, moment) -> tuple[dict, bytes]:
+class _Batch:
+    """What every record of one batch shares: the moment, the keys, retention per category, and the
+    signer that signs the canonical bytes on another core while the next records are built."""
+
+    def __init__(self, moment: dt.datetime, count: int):
+        self.moment, self.sign, self.archive_pub = moment, signer(), archive_public_key()
+        self.retention: dict[str, tuple[int, str]] = {}
+        self.archived_text = rfc3339(moment)
+        self.signer = signing.BatchSigner(self.sign.raw, count)
+        # the signature object's canonical bytes around its base64 value (which needs no escaping)
+        template = jcs.dumps_prechecked({"alg": self.sign.alg, "kid": self.sign.kid, "value": "@"})
+        head, tail = template.rsplit(b'"@"', 1)
+        self.sig_head, self.sig_tail = b',"sig":' + head + b'"', b'"' + tail + b"}"
+
+    def retention_of(self, category: str) -> tuple[int, str]:
+        if category not in self.retention:
+            years = retention.years_for(category)
+            self.retention[category] = years, rfc3339(retention.retain_until(category, self.moment, years))
+        return self.retention[category]
+
+
+def _build_one(pending, chains: _Chains, batch: _Batch) -> tuple[dict, bytes]:
+    """The record's payload and canonical bytes; queued for signing; the chain head advanced."""
     data = records.normalise(pending.payload)
     chain, _lot = records.chain_of(data)
     seq, prev = chains.next(chain)
     category = _category(chains, chain, data)
-    sealed = confidential.seal(data, archive_pub, pending.event_id) if records.is_confidential(pending.name) \
-        else None
+    sealed = confidential.seal(data, batch.archive_pub, pending.event_id) \
+        if records.is_confidential(pending.name) else None
     payload = records.build_payload(pending=pending, chain=chain, seq=seq, prev=prev, category=category,
-                                    archived_at=moment, sealed=sealed, data=data)
+                                    archived_at=batch.moment, sealed=sealed, data=data,
+                                    retention_of=batch.retention_of, archived_text=batch.archived_text)
     payload_bytes = jcs.dumps_prechecked(payload) if records.bmp_keys(data) else jcs.dumps(payload)
-    sig = {"alg": sign.alg, "kid": sign.kid, "value": sign.sign(payload_bytes)}
-    envelope = b'{"payload":' + payload_bytes + b',"sig":' + jcs.dumps_prechecked(sig) + b"}"
+    batch.signer.add(payload_bytes)
     payload_hash = hashlib.sha256(payload_bytes).hexdigest()
     chains.advance(chain, seq, payload_hash)
-    return payload | {"_payload_sha256": payload_hash}, envelope
+    return payload | {"_payload_sha256": payload_hash}, payload_bytes
+
+
+def _seal_all(pending, chains: _Chains, moment: dt.datetime) -> list[tuple[dict, bytes]]:
+    """(payload, signed envelope) per pending event, in order."""
+    batch = _Batch(moment, len(pending))
+    built = [_build_one(p, chains, batch) for p in pending]
+    head, tail = batch.sig_head, batch.sig_tail
+    return [(payload, b'{"payload":' + payload_bytes + head + sig.encode() + tail)
+            for (payload, payload_bytes), sig in zip(built, batch.signer.signatures(), strict=True)]
 
 
 def sequence_batch(*, limit: int = BATCH) -> int:
@@ -116,8 +148,7 @@ def sequence_batch(*, limit: int = BATCH) -> int:
         return 0
     moment, size = now(), log_size()
     chains = _Chains({records.chain_of(p.payload if isinstance(p.payload, dict) else {})[0] for p in pending})
-    sign, archive_pub = signer(), archive_public_key()
-    sealed = [_seal_one(p, chains, sign, archive_pub, moment) for p in pending]
+    sealed = _seal_all(pending, chains, moment)
     segment = _store_segment([env for _p, env in sealed], size, sealed, moment)
     leaves = [merkle.leaf_hash(env) for _p, env in sealed]
     store = NodeStore()
@@ -201,7 +232,7 @@ def holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def acquire_lease(holder: str, seconds: float = 30) -> bool:
+def acquire_lease(holder: str, seconds: float = LEASE_SECONDS) -> bool:
     """Take or renew the sequencer lease (committed at once so other workers see it)."""
     moment = now()
     until = moment + dt.timedelta(seconds=seconds)
@@ -234,6 +265,7 @@ def run(*, max_seconds: float = 0.9, batch: int = BATCH, holder: str | None = No
     if not acquire_lease(holder):
         return -1
     sealed, started = 0, time.monotonic()
+    renewed = started
     try:
         while True:
             count = sequence_batch(limit=batch)
@@ -243,7 +275,9 @@ def run(*, max_seconds: float = 0.9, batch: int = BATCH, holder: str | None = No
             sealed += count
             if time.monotonic() - started > max_seconds:
                 break
-            acquire_lease(holder)
+            if time.monotonic() - renewed > LEASE_SECONDS / 3:  # renew well before the lease runs out
+                acquire_lease(holder)
+                renewed = time.monotonic()
     except IntegrityError:
         db.session.rollback()
         logger.warning("another sequencer committed first; this batch is dropped and will be retried")

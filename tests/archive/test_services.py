@@ -180,3 +180,49 @@ def test_retention_per_category(archive, app, tmp_path):
         assert "第四十二条" in err.value.rule
     finally:
         app.config.pop("GGZY_ARCHIVE_RETENTION_FILE")
+
+
+@pytest.mark.parametrize("worker", [True, False])
+def test_batch_signed_on_another_core_or_in_process_gives_valid_records(archive, monkeypatch, worker):
+    """The sequencer's batch signer (archive.signing): chunks signed by a forked worker, or in
+    process when no worker can be had, come back in order and verify; the bundle is valid."""
+    from archive import signing, verify
+
+    monkeypatch.setattr(signing, "CHUNK", 4)
+    if not worker:
+        monkeypatch.setattr(signing, "_pool", lambda: None)
+    for i in range(2):
+        lot_events(archive, lot_id=40 + i, bids=9)
+    assert archive.seal() == 22
+    for i in range(2):
+        code, report = verify.verify_files(services.build_bundle(chain=f"lot:{40 + i}"), archive.trust())
+        assert code == 0, report
+    if worker:
+        assert signing._POOL.get(__import__("os").getpid()) is not None
+
+
+def test_batch_signer_signs_in_order_and_survives_a_lost_worker():
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+    from archive import signing
+
+    key = Ed25519PrivateKey.generate()
+    raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    messages = [f"m{i}".encode() for i in range(2 * signing.CHUNK + 7)]
+    batch = signing.BatchSigner(raw, len(messages))
+    for m in messages:
+        batch.add(m)
+    sigs = batch.signatures()
+    import base64
+
+    for m, s in zip(messages, sigs, strict=True):
+        key.public_key().verify(base64.b64decode(s), m)
+
+    class Broken:
+        def result(self):
+            raise RuntimeError("worker died")
+
+    batch = signing.BatchSigner(raw, 1)
+    batch.parts.append((Broken(), [b"x"]))
+    assert len(batch.signatures()) == 1
