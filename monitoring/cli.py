@@ -105,7 +105,7 @@ def scan(input_path: Path, fmt: str, out: Path, train: Path | None, seed: int) -
 
 
 def _records(market):
-    yield from market.tender_records()
+    yield from market.tender_json_lines()
     yield from market.group_records()
 
 

@@ -109,6 +109,7 @@ def write_truth(truth: list[dict], path: str | Path) -> None:
 
 def write_jsonl(records: Iterable[dict], path: str | Path) -> int:
     """JSON lines (UTF-8, compact, keys in insertion order); returns the number of records.
+    A record given as ``bytes`` is an already encoded line.
 
     Encoded by msgspec, ~10x faster than ``json.dumps``; the values are the same, only the
     spelling of some floats differs (``1e-05`` is written ``0.00001``, ``1e+16`` ``1e16``).
@@ -118,7 +119,10 @@ def write_jsonl(records: Iterable[dict], path: str | Path) -> int:
     n = 0
     with open(path, "wb") as fh:
         for rec in records:
-            encode_into(rec, buf, -1)
+            if isinstance(rec, bytes):
+                buf += rec
+            else:
+                encode_into(rec, buf, -1)
             buf += b"\n"
             n += 1
             if len(buf) > 1 << 20:

@@ -12,6 +12,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterator
 
+import msgspec
 import numpy as np
 
 from monitoring import graph, patterns, rules, scoring, screens
@@ -125,6 +126,39 @@ class Market:
             ev["screen_score"] = sc
             yield {"tender_id": ids[tc], "score": score,
                    "flags": order(flags[i]) if flags[i] else [], "evidence": ev}
+
+    def _tender_record(self, i: int, tender_id: str) -> dict:
+        """The record of block ``i``, value by value (as :meth:`tender_records` builds it)."""
+        ev = dict(self.found.evidence[i])
+        ev["screens"] = {k: _r(self.screens[k][i]) for k in screens.SCREENS}
+        ev["screens"]["n"] = int(self.screens["n"][i])
+        ev["screen_score"] = _r(self.screen_pct[i])
+        return {"tender_id": tender_id, "score": float(self.scores[i]),
+                "flags": scoring.ordered(self.found.flags[i]), "evidence": ev}
+
+    def tender_json_lines(self) -> Iterator[bytes]:
+        """:meth:`tender_records` as encoded JSON lines (msgspec), byte for byte.  A tender
+        without flags (most of them) is assembled from column-wise encoded values instead
+        of a dict per tender; a flagged one is encoded from its record."""
+        enc = msgspec.json.Encoder().encode
+        t = self.table
+        tcodes, _, _ = t.blocks()
+
+        def encoded(values: list) -> list[bytes]:
+            return enc(values)[1:-1].split(b",") if values else []
+
+        cols = [encoded(_r_list(self.screens[k])) for k in screens.SCREENS]
+        cols.append(encoded(self.screens["n"].astype(np.int64).tolist()))
+        pct = encoded(_r_list(self.screen_pct))
+        scores = encoded(self.scores.tolist())
+        ids, flags = t.tender_ids, self.found.flags
+        head = b'"flags":[],"evidence":{"screens":{"CV":%b,"SPD":%b,"DIFFP":%b,"RD":%b,"KURT":%b,"SKEW":%b,"KS":%b,"n":%b},"screen_score":%b}}'
+        for i, tc in enumerate(tcodes.tolist()):
+            if flags[i]:
+                yield enc(self._tender_record(i, ids[tc]))
+                continue
+            yield (b'{"tender_id":' + enc(ids[tc]) + b',"score":' + scores[i] + b"," +
+                   head % (*(c[i] for c in cols), pct[i]))
 
     def group_records(self) -> Iterator[dict]:
         """Pattern groups (``P…``) and identity-linked groups (``I…``)."""

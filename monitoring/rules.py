@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from types import MappingProxyType
 
 import numpy as np
 
@@ -34,14 +35,23 @@ PRICE_TOL = 0.011
 RATIO_TOL = 0.02  # divided by the price: ratios of cent-rounded prices
 
 
+_NO_FLAGS: frozenset[str] = frozenset()
+_NO_EVIDENCE: MappingProxyType = MappingProxyType({})
+
+
 class Findings:
-    """Flags and evidence per tender block, filled by the rules."""
+    """Flags and evidence per tender block, filled by the rules.  A block without findings
+    shares one empty (read-only) set and mapping: most lots have none, and 10⁵ empty sets
+    and dicts cost more than the rules."""
 
     def __init__(self, n_blocks: int) -> None:
-        self.flags: list[set[str]] = [set() for _ in range(n_blocks)]
-        self.evidence: list[dict[str, list]] = [defaultdict(list) for _ in range(n_blocks)]
+        self.flags: list[set[str] | frozenset[str]] = [_NO_FLAGS] * n_blocks
+        self.evidence: list[dict[str, list] | MappingProxyType] = [_NO_EVIDENCE] * n_blocks
 
     def add(self, block: int, flag: str, item: dict) -> None:
+        if self.flags[block] is _NO_FLAGS:
+            self.flags[block] = set()
+            self.evidence[block] = defaultdict(list)
         self.flags[block].add(flag)
         self.evidence[block][flag].append(item)
 
