@@ -101,6 +101,31 @@ class UploadCreate(MethodView):
         return services.upload_status(upload)
 
 
+@blp.route("/lots/<int:lot_id>/bids")
+class BidSubmit(MethodView):
+    @permission("bidding.bids.submit")
+    @blp.doc(requestBody=PACKAGE_BODY, parameters=[{"in": "header", "name": "X-Package-SHA256", "required": True,
+                                                    "schema": {"type": "string"}}])
+    @blp.response(201, s.BidSchema)
+    @blp.alt_response(200, schema=s.BidSchema, description="this package already stands as your bid: "
+                      "the same bid and receipt")
+    def post(self, lot_id):
+        """Submit a package of at most ``chunk_max`` bytes in one request (the body,
+        application/octet-stream; X-Package-SHA256 its SHA-256): checked, stored and receipted as an
+        upload's finish; the arrival of the last byte is the instant of submission.  Larger packages,
+        or a client that wants to resume, use an upload."""
+        digest = request.headers.get("X-Package-SHA256", "").strip().lower()
+        if not _HEX64.match(digest):
+            raise ValidationFailed("X-Package-SHA256 must be the package's SHA-256 (64 hex digits)",
+                                   code="package_hash_required")
+        request.max_content_length = services.submission.chunk_max()
+        bid, created = services.submit_package(user=g.user, lot=db.session.get(Lot, lot_id), stream=request.stream,
+                                               length=request.content_length, sha256=digest,
+                                               ip=request.remote_addr or "", user_agent=request.user_agent.string)
+        commit()
+        return bid, 201 if created else 200
+
+
 @blp.route("/uploads/<upload_id>")
 class UploadItem(MethodView):
     @permission("bidding.upload.read")

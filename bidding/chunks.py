@@ -109,6 +109,10 @@ class ChunkArea:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
+    def path(self, session: str, chunk: Chunk) -> Path:
+        """The file holding a received chunk (its bytes matched its name's length and SHA-256)."""
+        return self._dir(session) / chunk.name()
+
     def missing(self, session: str, total: int) -> tuple[list[Chunk], list[tuple[int, int]]]:
         """The chunks in order and the byte ranges still missing (``[start, end)``)."""
         chunks, gaps, at = self.chunks(session), [], 0

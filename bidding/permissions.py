@@ -15,6 +15,8 @@ OPERATIONS = {
     # submission (issue 5): a bid, its upload and its receipt are the bidder organisation's alone
     "bidding.upload.create": _r(roles={"bidder"}, writes=True,
                                 description="open a resumable upload of a package (declared size + SHA-256)"),
+    "bidding.bids.submit": _r(roles={"bidder"}, writes=True,
+                              description="submit a package of at most chunk_max bytes in one request"),
     "bidding.upload.read": _r(owner_roles={"bidder"}, description="status of your upload, for resuming"),
     "bidding.upload.write": _r(owner_roles={"bidder"}, writes=True, description="send one chunk of your upload"),
     "bidding.upload.finish": _r(owner_roles={"bidder"}, writes=True,

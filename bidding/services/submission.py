@@ -14,7 +14,9 @@ never reaches the object store; its chunks are collected by ``bidding.collect_up
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
+import os
 import uuid
 
 from flask import current_app
@@ -22,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from bidding import receipts
-from bidding.chunks import ChunkArea, ChunkError
+from bidding.chunks import READ, Chunk, ChunkArea, ChunkError
 from bidding.models import Bid, BidBond, Upload
 from bidding.services.eligibility import RULE_WINDOW, check_eligible, check_open
 from bidding.services.opening import validate_package
@@ -170,7 +172,8 @@ def finish_upload(*, upload: Upload, actor, ip: str = "", user_agent: str = "") 
         return standing, False
     info = _store(upload)
     bid = _record_bid(upload=upload, lot=lot, organisation=organisation, actor=actor, at=at, report=report,
-                      storage_key=info.key, standing=standing, ip=ip, user_agent=user_agent)
+                      storage_key=info.key, standing=standing, ip=ip, user_agent=user_agent,
+                      sha256=upload.sha256, size=upload.size)
     return bid, True
 
 
@@ -188,11 +191,25 @@ def _check_assembled(upload: Upload, organisation_id: int) -> dict:
 
 def _store(upload: Upload):
     """One streaming write-once put; the store checks the declared size and SHA-256 as it streams
-    (so the whole-file hash is computed once) and keeps nothing on a mismatch."""
-    reader = chunk_area().open(upload.id, upload.size)
+    (so the whole-file hash is computed once) and keeps nothing on a mismatch.  A package that came
+    as one chunk is already hashed (the chunk's name is its verified SHA-256): the store adopts a
+    hard link to that file (fsync + rename) instead of copying it."""
+    area, store = chunk_area(), get_storage()
+    key = package_key(upload.lot_id, upload.sha256)
+    if area.chunks(upload.id) == [Chunk(0, upload.size, upload.sha256)] and (spool := store.spool_path()):
+        try:  # a second name for the chunk (kept until the commit, so a failed finish can be retried)
+            os.link(area.path(upload.id, Chunk(0, upload.size, upload.sha256)), spool)
+        except OSError:
+            pass  # another filesystem (or no hard links): stream it below
+        else:
+            try:
+                return store.adopt(key, spool, size=upload.size, sha256=upload.sha256, write_once=True)
+            except ChecksumMismatch:
+                raise UploadError("the uploaded bytes are not the declared package (size or SHA-256 differ)",
+                                  code="package_hash_mismatch") from None
+    reader = area.open(upload.id, upload.size)
     try:
-        return get_storage().put(package_key(upload.lot_id, upload.sha256), reader, length=upload.size,
-                                 sha256=upload.sha256, write_once=True)
+        return store.put(key, reader, length=upload.size, sha256=upload.sha256, write_once=True)
     except ChecksumMismatch:
         raise UploadError("the uploaded bytes are not the declared package (size or SHA-256 differ)",
                           code="package_hash_mismatch") from None
@@ -200,15 +217,16 @@ def _store(upload: Upload):
         reader.close()
 
 
-def _record_bid(*, upload, lot, organisation, actor, at, report, storage_key, standing, ip, user_agent) -> Bid:
+def _record_bid(*, upload, lot, organisation, actor, at, report, storage_key, standing, ip, user_agent, sha256,
+                size) -> Bid:
     if standing is not None:
         standing.state, standing.active_key, standing.ended_at = "replaced", None, at
         db.session.flush()
     bond = db.session.scalar(select(BidBond).where(BidBond.lot_id == lot.id,
                                                    BidBond.organisation_id == organisation.id))
     bid = Bid(lot_id=lot.id, organisation_id=organisation.id, submitted_by=actor.id,
-              active_key=f"{lot.id}:{organisation.id}", package_key=storage_key, package_sha256=upload.sha256,
-              size=upload.size, ciphertext_sha256=report["ciphertext_sha256"],
+              active_key=f"{lot.id}:{organisation.id}", package_key=storage_key, package_sha256=sha256,
+              size=size, ciphertext_sha256=report["ciphertext_sha256"],
               opening_key_id=report["opening_key_id"], received_at=at, receipt={},
               replaces_id=standing.id if standing else None, ip=(ip or "")[:45], user_agent=(user_agent or "")[:200],
               device=report["device"], signer_kid=report["bidder_key_id"],
@@ -220,8 +238,9 @@ def _record_bid(*, upload, lot, organisation, actor, at, report, storage_key, st
         db.session.rollback()
         raise Conflict("another submission of your organisation for this lot is being recorded; retry",
                        code="submission_in_progress") from None
-    bid.receipt = receipts.sign(_receipt_body(bid, organisation), _Signer())
-    upload.state, upload.bid_id = "finished", bid.id
+    bid.receipt = receipts.sign(_receipt_body(bid, organisation), platform_keys())
+    if upload is not None:
+        upload.state, upload.bid_id = "finished", bid.id
     events.record("bidding.bid_submitted", {
         "bid_id": bid.id, "lot_id": lot.id, "organisation_id": organisation.id,
         "package_sha256": bid.package_sha256, "size": bid.size, "received_at": _iso(at),
@@ -244,17 +263,71 @@ def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class _Signer:
-    """The platform key as receipts.sign wants it (the kid is known before signing)."""
+# --- one request: the whole package in the body -------------------------------------------------
 
-    def __init__(self):
-        self.keys = platform_keys()
+class _Receiving:
+    """The request body as the package check reads it, written to ``out`` and hashed on the way, so
+    the bytes are received, checked, hashed and spooled in one pass."""
 
-    def current_kid(self) -> str:
-        return self.keys.manifest()["current"]
+    def __init__(self, stream, out, limit: int):
+        self.stream, self.out, self.left = stream, out, limit
+        self.hash, self.size = hashlib.sha256(), 0
 
-    def sign(self, data: bytes) -> tuple[str, str]:
-        return self.keys.sign(data)
+    def read(self, n: int = -1) -> bytes:
+        want = self.left + 1 if n is None or n < 0 else min(n, self.left + 1)  # one more shows excess
+        data = self.stream.read(want) if want > 0 else b""
+        if data:
+            self.out.write(data)
+            self.hash.update(data)
+            self.size += len(data)
+            self.left -= len(data)
+        return data
+
+    def drain(self) -> None:
+        while self.read(READ):
+            pass
+
+
+def submit_package(*, user, lot, stream, length: int | None, sha256: str, ip: str = "",
+                   user_agent: str = "") -> tuple[Bid, bool]:
+    """Submit a package sent whole in one request: the same checks, store, bid and receipt as an
+    upload and its finish, for packages of at most ``chunk_max`` bytes.  The instant of submission
+    is the arrival of the last byte; an identical retry returns the standing bid (``created`` False).
+
+    :raises DeadlinePassed, NotEligible, UploadError, PackageRefused: as ``finish_upload``
+    """
+    check_open(lot, at=now())  # refuse a late body before reading it
+    if length is None:
+        raise UploadError("a package needs a Content-Length", code="length_required", status=411)
+    if not MIN_PACKAGE <= length <= min(package_max(), chunk_max()):
+        raise UploadError(f"a package sent in one request has {MIN_PACKAGE}..{min(package_max(), chunk_max())} "
+                          "bytes; open an upload for a larger one", code="size_out_of_range", status=413)
+    organisation = user.organisation
+    store = get_storage()
+    spool = store.spool_path() or chunk_area().root / f".{uuid.uuid4().hex}.spool"
+    spool.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(spool, "xb") as out:
+            body = _Receiving(stream, out, length)
+            report = validate_package(lot_id=lot.id, stream=body,
+                                      organisation_id=organisation.id if organisation else None)
+            body.drain()
+        if body.size != length or body.hash.hexdigest() != sha256:
+            raise UploadError("the received bytes are not the declared package (size or SHA-256 differ)",
+                              code="package_hash_mismatch")
+        at = now()  # every byte is here: the instant of submission
+        check_open(lot, at=at)
+        check_eligible(lot=lot, organisation=organisation, at=at)
+        standing = active_bid(lot_id=lot.id, organisation_id=organisation.id)
+        if standing is not None and standing.package_sha256 == sha256:
+            return standing, False
+        info = store.adopt(package_key(lot.id, sha256), spool, size=length, sha256=sha256, write_once=True)
+    finally:
+        spool.unlink(missing_ok=True)
+    bid = _record_bid(upload=None, lot=lot, organisation=organisation, actor=user, at=at, report=report,
+                      storage_key=info.key, standing=standing, ip=ip, user_agent=user_agent, sha256=sha256,
+                      size=length)
+    return bid, True
 
 
 def discard_chunks(upload_id: str) -> None:
