@@ -212,6 +212,7 @@ def run() -> dict:
     data = {name: prepare(name) for name in datasets.FILES}
     out = {"data": str(DATA), "features": list(features.PRICE_FEATURES + features.HISTORY_FEATURES),
            "baseline_features": list(screens.SCREENS), "learner": "RandomForest(300, min_samples_leaf=2)",
+           "lomo_candidates": list(LOMO_CANDIDATES),
            "datasets": {}}
     for name, d in data.items():
         res = {"tenders": int(len(d["y"])), "prevalence": round(float(d["y"].mean()), 4),

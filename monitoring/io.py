@@ -86,9 +86,10 @@ def parse_date(value: str) -> float | None:
             return datetime(int(v), 1, 1, tzinfo=UTC).timestamp()
         if v.isdigit() and len(v) == 8:
             return datetime(int(v[:4]), int(v[4:6]), int(v[6:]), tzinfo=UTC).timestamp()
-        f = parse_float(v)
-        if f is not None and "-" not in v[1:]:
-            return f
+        if "-" not in v[1:]:
+            f = parse_float(v)
+            if f is not None:
+                return f
         dt = datetime.fromisoformat(v.replace("Z", "+00:00"))
         if dt.tzinfo is None:
             dt = dt.replace(tzinfo=UTC)
