@@ -250,9 +250,27 @@ class Market:
         return best
 
 
-def _r_list(values: np.ndarray) -> list[float | None]:
-    """:func:`_r` over an array, as a list."""
-    return [round(v, 4) if math.isfinite(v) else None for v in np.asarray(values, dtype=np.float64).tolist()]
+def _r_list(values: np.ndarray, digits: int = 4) -> list[float | None]:
+    """:func:`_r` over an array, as a list, without a Python ``round`` per value.
+
+    ``rint(x·10⁴) / 10⁴`` is Python's correctly rounded ``round(x, 4)`` whenever the
+    rounding direction of ``x·10⁴`` is certain (the division of two exact doubles is the
+    double nearest the decimal); values close to a half, large or not finite are left to
+    ``round`` itself."""
+    x = np.asarray(values, dtype=np.float64)
+    scale = 10.0 ** digits
+    with np.errstate(invalid="ignore", over="ignore"):
+        y = x * scale
+        out = np.rint(y) / scale
+        frac = np.abs(y - np.trunc(y))
+        slow = ~(np.abs(x) < 1e6) | (np.abs(frac - 0.5) < 1e-6)
+    res = out.tolist()
+    if slow.any():
+        src = x.tolist()
+        for i in np.flatnonzero(slow).tolist():
+            v = src[i]
+            res[i] = round(v, digits) if math.isfinite(v) else None
+    return res
 
 
 def _lot_table(bids: list[dict]) -> BidTable:

@@ -75,3 +75,14 @@ def test_fast_json_lines_equal_encoded_records(market_files):
     lines = list(m.tender_json_lines())
     assert lines == [enc(r) for r in m.tender_records()]
     assert any(not r["flags"] for r in m.tender_records()) and any(r["flags"] for r in m.tender_records())
+
+
+def test_column_rounding_equals_python_round():
+    from monitoring.market import _r_list
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 1, 20_000) * 10.0 ** rng.integers(-8, 9, 20_000),
+                        np.arange(-2000, 2000) / 1e4 + 0.00005, [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e300]])
+    want = [round(v, 4) if np.isfinite(v) else None for v in x.tolist()]
+    got = _r_list(x)
+    assert [repr(v) for v in got] == [repr(v) for v in want]
