@@ -9,7 +9,7 @@ import rfc8785
 from sqlalchemy import select
 
 from archive import confidential, jcs, merkle, services
-from archive.models import ArchiveCheckpoint, ArchivePending, ArchiveRecord
+from archive.models import ArchiveCheckpoint, ArchiveRecord
 from archive.services import log
 from core import events
 from core.db import db
