@@ -54,49 +54,44 @@ def lot_context(draw: Draw) -> av.LotContext:
 
 
 def facts(draw: Draw, rows: dict[int, dict], lot: av.LotContext) -> list[av.ExpertFacts]:
-    """Turn candidate rows plus their declarations, penalties and sittings into avoidance facts."""
-    subset = _Subset(list(rows))
-    decls = _declarations(subset, lot)
+    """Turn candidate rows plus their declarations, penalties and sittings into avoidance facts.
+
+    Each side query is driven by an indexed column of the lot (bidder USCCs and legal-rep hashes,
+    penalty kinds, the tenderee) and intersected with the candidates here, rather than sending a
+    list of thousands of candidate ids to the database.
+    """
+    decls = _declarations(lot)
     penalties = defaultdict(set)
-    for eid, kind in db.session.execute(subset.join(select(CreditEvent.expert_id, CreditEvent.kind).where(
-            CreditEvent.kind.in_(av.PENALTY_KINDS)), CreditEvent.expert_id)):
+    for eid, kind in db.session.execute(select(CreditEvent.expert_id, CreditEvent.kind).where(
+            CreditEvent.kind.in_(av.PENALTY_KINDS))):
         penalties[eid].add(kind)
-    counts = _sittings(subset, draw)
+    counts = _sittings(draw)
+    get, none = decls.get, frozenset()
     return [av.ExpertFacts(id=eid, employer_uscc=row["uscc"], region=row["region"], status=row["status"],
-                           ban_until=row["ban_until"], relative_orgs=frozenset(decls[eid, "relative", "org"]),
-                           relative_persons=frozenset(decls[eid, "relative", "person"]),
-                           interest_orgs=frozenset(decls[eid, "interest", "org"]),
-                           interest_persons=frozenset(decls[eid, "interest", "person"]),
-                           credit_kinds=frozenset(penalties[eid]), tenderee_count_12m=counts.get(eid, 0))
+                           ban_until=row["ban_until"], relative_orgs=get((eid, "relative", "org"), none),
+                           relative_persons=get((eid, "relative", "person"), none),
+                           interest_orgs=get((eid, "interest", "org"), none),
+                           interest_persons=get((eid, "interest", "person"), none),
+                           credit_kinds=frozenset(penalties.get(eid, ())), tenderee_count_12m=counts.get(eid, 0))
             for eid, row in rows.items()]
 
 
-class _Subset:
-    """Restrict a query on an expert-id column to the candidate experts (an expanding IN list)."""
-
-    def __init__(self, ids: list[int]):
-        self.ids = ids
-
-    def join(self, query, column):
-        return query.where(column.in_(self.ids))
-
-
-def _declarations(subset: _Subset, lot: av.LotContext) -> defaultdict:
+def _declarations(lot: av.LotContext) -> dict:
     """Only declarations naming a bidder or a bidder's legal representative can matter."""
-    out = defaultdict(set)
+    out: defaultdict = defaultdict(set)
     if not lot.bidder_usccs and not lot.bidder_person_hashes:
-        return out
+        return {}
     query = select(Declaration.expert_id, Declaration.kind, Declaration.org_uscc, Declaration.person_hash).where(
         or_(Declaration.org_uscc.in_(lot.bidder_usccs), Declaration.person_hash.in_(lot.bidder_person_hashes)))
-    for eid, kind, uscc, person in db.session.execute(subset.join(query, Declaration.expert_id)):
-        if uscc:
+    for eid, kind, uscc, person in db.session.execute(query):
+        if uscc in lot.bidder_usccs:
             out[eid, kind, "org"].add(uscc)
-        if person:
+        if person in lot.bidder_person_hashes:
             out[eid, kind, "person"].add(person)
-    return out
+    return {key: frozenset(v) for key, v in out.items()}
 
 
-def _sittings(subset: _Subset, draw: Draw) -> dict[int, int]:
+def _sittings(draw: Draw) -> dict[int, int]:
     """Seats for the same tenderee in the last 12 months (declined and replaced seats do not count)."""
     key = draw.rules.get("tenderee_key", "")
     if draw.rules.get("frequency_limit") is None or not key:
@@ -104,7 +99,7 @@ def _sittings(subset: _Subset, draw: Draw) -> dict[int, int]:
     query = select(Member.expert_id, func.count()).where(
         Member.tenderee_key == key, Member.created_at >= now() - FREQUENCY_WINDOW,
         Member.state.in_(("notified", "confirmed"))).group_by(Member.expert_id)
-    return dict(db.session.execute(subset.join(query, Member.expert_id)).all())
+    return dict(db.session.execute(query).all())
 
 
 def freeze(draw: Draw) -> None:

@@ -76,6 +76,14 @@ def test_an_expert_answers_only_their_own_seat(client, world):
     assert client.post(url, headers=world["tokens"]["expert_member"]).status_code == 409
 
 
+@pytest.fixture
+def manager(ctx):
+    user = make_user("pool_manager")
+    h.pool(user, n=0)
+    commit()
+    return bearer(token_for(user))
+
+
 @pytest.mark.parametrize(("path", "body", "code"), [
     ("/api/experts/pool", {"name": "x"}, 422),
     ("/api/experts/pool", {"name": "王", "id_number": "330203197001019999", "title": "工程师", "senior_title": False,
@@ -83,14 +91,26 @@ def test_an_expert_answers_only_their_own_seat(client, world):
                            "specialties": ["A0101"]}, 422),
     ("/api/experts/specialties", {"code": "a b", "name": ""}, 422),
 ])
-def test_bad_pool_input_is_a_4xx_with_a_reason(client, world, path, body, code):
-    before = db.session.scalar(db.select(db.func.count()).select_from(Member))
-    response = client.post(path, json=body, headers=world["tokens"]["pool_manager"])
+def test_bad_pool_input_is_a_4xx_with_a_reason(client, manager, path, body, code):
+    from experts.models import Expert
+
+    response = client.post(path, json=body, headers=manager)
     assert response.status_code == code and response.get_json()["error"]
-    assert db.session.scalar(db.select(db.func.count()).select_from(Member)) == before
+    assert db.session.scalar(db.select(db.func.count()).select_from(Expert)) == 0
 
 
-def test_bad_draw_input_is_a_4xx_and_writes_nothing(client, world):
+@pytest.fixture
+def small(ctx):
+    """A pool, a supervisor and a draw operator of another lot: enough for the draw flow by API."""
+    actors = {"supervisor": make_user("supervisor"), "pool_manager": make_user("pool_manager")}
+    h.pool(actors["pool_manager"])
+    actors["draw_operator"] = h.operator_for(h.closed_lot())
+    commit()
+    return {"actors": actors, "tokens": {k: bearer(token_for(u)) for k, u in actors.items()}}
+
+
+def test_bad_draw_input_is_a_4xx_and_writes_nothing(client, small):
+    world = small
     lot = h.closed_lot()
     operator = h.operator_for(lot)
     commit()
@@ -106,7 +126,8 @@ def test_bad_draw_input_is_a_4xx_and_writes_nothing(client, world):
                        headers=bearer(token_for(other))).status_code == 403
 
 
-def test_full_draw_over_the_api(client, world):
+def test_full_draw_over_the_api(client, small):
+    world = small
     lot = h.closed_lot()
     operator = h.operator_for(lot)
     commit()

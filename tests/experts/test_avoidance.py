@@ -93,3 +93,12 @@ def test_avoidance_then_draw_never_seats_a_barred_expert(pool, seed_n):
     draw = sel.run(seed_hex=f"{seed_n:064x}", snapshot=snap, exclusions=exclusions,
                    quotas=[{"specialty": "A01", "count": min(free, 3)}])
     assert not {names[i] for i in barred} & set(draw.members[0])
+
+
+@settings(max_examples=200, deadline=None)
+@given(pool=st.lists(facts, min_size=1, max_size=30, unique_by=lambda e: e.id))
+def test_fast_path_agrees_with_the_rules(pool):
+    """``exclusions`` skips plainly clear experts; it must equal applying ``reasons`` to everyone."""
+    for lot in (LOT, av.LotContext(region_include=("33",), at=AT), av.LotContext(at=AT)):
+        slow = {e.id: av.reasons(e, lot) for e in pool if av.reasons(e, lot)}
+        assert av.exclusions(pool, lot) == slow
