@@ -111,7 +111,7 @@ class Server:
         self.cmd = [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{self.port}", "-w", str(workers), "-k",
                     "gthread", "--threads", str(threads), "--timeout", "120", "--no-control-socket",
                     "--log-level", "warning", app_ref]
-        self.env, self.proc = env, None
+        self.env, self.proc, self.workers = env, None, workers
 
     def __enter__(self) -> Server:
         log = open(self.tmp / "gunicorn.log", "ab")  # noqa: SIM115
@@ -120,10 +120,34 @@ class Server:
         for _ in range(300):
             try:
                 requests.get(f"http://127.0.0.1:{self.port}/", timeout=5)
-                return self
+                break
             except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.2)
-        raise RuntimeError("gunicorn did not start")
+        else:
+            raise RuntimeError("gunicorn did not start")
+        self._wait_workers_booted()
+        return self
+
+    def _wait_workers_booted(self, timeout: float = 120) -> None:
+        """One answer means one worker is up; the others may still be importing the app (seconds of
+        CPU each on 2 cores).  Start the clock only once every worker is idle, so both servers are
+        measured warm: a deadline rush meets a server that has been running for a while."""
+        def cpu() -> dict[int, int]:
+            ticks = {}
+            for child in Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split():
+                try:
+                    fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+                    ticks[int(child)] = int(fields[11]) + int(fields[12])
+                except (FileNotFoundError, IndexError):
+                    pass
+            return ticks
+
+        end, quiet, last = time.monotonic() + timeout, 0, cpu()
+        while time.monotonic() < end and quiet < 3:
+            time.sleep(0.5)
+            now = cpu()
+            busy = len(now) < self.workers or any(now[p] - last.get(p, 0) > 5 for p in now)
+            quiet, last = (0 if busy else quiet + 1), now
 
     def __exit__(self, *exc) -> None:
         os.killpg(self.proc.pid, signal.SIGTERM)
