@@ -1,8 +1,8 @@
 """Deadline-rush benchmark (DESIGN §10, ``burst.json``).
 
 1,000 valid sealed packages of 2 MB (one per bidder organisation, all for one lot: the real rush),
-submitted closed-loop by 50 concurrent clients through the public API (create upload, one chunk,
-finish) to gunicorn as in production (``GGZY_ENV=production``, gthread workers); database
+submitted closed-loop by 50 concurrent clients through the public API (bidding.client.Client: one
+request per package, as a package of 2 MB fits one chunk) to gunicorn as in production (``GGZY_ENV=production``, gthread workers); database
 PostgreSQL if ``GGZY_BENCH_DATABASE_URL`` is set (its tables are dropped and re-created: give it a
 database of its own), else SQLite; Celery broker ``GGZY_BENCH_BROKER_URL`` if set, else kombu's
 in-memory transport (no worker is needed: events stay in the outbox); local-directory store.
