@@ -13,6 +13,7 @@ from core.errors import DomainError
 from core.events import commit
 from core.extensions import api
 from core.models import User
+from core.nav import nav_links
 from core.permissions import permission
 
 bp = Blueprint("core_pages", __name__, template_folder="templates", static_folder="static",
@@ -23,7 +24,7 @@ bp = Blueprint("core_pages", __name__, template_folder="templates", static_folde
 def _layout_context():
     user = g.get("user")
     return {"current": user, "unread": notifications.unread_count(user) if user else 0,
-            "env": current_app.config["GGZY_ENV"], "locale": str(get_locale())}
+            "env": current_app.config["GGZY_ENV"], "locale": str(get_locale()), "nav_links": nav_links(user)}
 
 
 @bp.get("/")
