@@ -32,9 +32,13 @@ REASONS: dict[str, str] = {
 PENALTY_KINDS = frozenset({"administrative_penalty", "criminal_penalty"})
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ExpertFacts:
-    """What the rules need to know about one expert (ids and hashes, no names)."""
+    """What the rules need to know about one expert (ids and hashes, no names).
+
+    Not frozen: a draw builds thousands of these, and a frozen dataclass's __init__ is several times
+    slower; nothing mutates them after construction.
+    """
 
     id: int
     employer_uscc: str

@@ -28,15 +28,25 @@ def _code_filter(quotas: list[dict]):
 
 
 def candidate_rows(quotas: list[dict]) -> dict[int, dict]:
-    """expert id → {employer, region, status, ban_until, codes} for every expert under a quota code."""
-    rows = db.session.execute(
-        select(Expert.id, Expert.employer_uscc, Expert.region, Expert.status, Expert.ban_until, ExpertSpecialty.code)
+    """expert id → {employer, region, status, ban_until, codes} for every expert under a quota code.
+
+    Executed on the connection (Core rows, no ORM loading) and without the datetime column: thousands
+    of rows per draw, so per-row overhead matters; the few ban dates are read separately.
+    """
+    conn = db.session.connection()
+    rows = conn.execute(
+        select(Expert.id, Expert.employer_uscc, Expert.region, Expert.status, ExpertSpecialty.code)
         .join(ExpertSpecialty, ExpertSpecialty.expert_id == Expert.id).where(_code_filter(quotas)))
     out: dict[int, dict] = {}
-    for eid, uscc, region, status, ban_until, code in rows:
-        item = out.setdefault(eid, {"uscc": uscc, "region": region, "status": status, "ban_until": ban_until,
-                                    "codes": set()})
+    for eid, uscc, region, status, code in rows:
+        item = out.get(eid)
+        if item is None:
+            item = out[eid] = {"uscc": uscc, "region": region, "status": status, "ban_until": None, "codes": set()}
         item["codes"].add(code)
+    banned = [eid for eid, item in out.items() if item["status"] == "banned"]
+    if banned:
+        for eid, until in conn.execute(select(Expert.id, Expert.ban_until).where(Expert.id.in_(banned))):
+            out[eid]["ban_until"] = until
     return out
 
 

@@ -1,6 +1,7 @@
 """Every avoidance rule: a case that must be excluded and a near twin that must not."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -54,7 +55,7 @@ def test_rule_excludes_the_case_and_not_its_near_twin(reason, excluded, twin, lo
 
 
 def _expert(**changes) -> av.ExpertFacts:
-    return av.ExpertFacts(**{**BASE.__dict__, **changes})
+    return dataclasses.replace(BASE, **changes)
 
 
 def test_no_frequency_rule_when_unset_and_every_reason_cites_a_rule():
