@@ -26,7 +26,8 @@ def test_help_of_every_command():
 
 def test_simulate_writes_both_formats_and_truth(simulated):
     assert {p.name for p in simulated.iterdir()} >= {"bids.csv", "ocds.jsonl", "truth.csv"}
-    first = json.loads((simulated / "ocds.jsonl").open().readline())
+    with (simulated / "ocds.jsonl").open() as fh:
+        first = json.loads(fh.readline())
     assert first["bids"]["details"] and first["ocid"] == first["tender"]["id"]
 
 
@@ -78,8 +79,9 @@ def test_scan_with_training_file_keeps_rule_evidence(simulated, tmp_path):
     """--train: a random forest calibrates the price part; Art.40 hits still alert."""
     import csv
 
-    planted = {r["tender_id"]: r["kind"] for r in csv.DictReader((simulated / "truth.csv").open())}
-    src = list(csv.DictReader((simulated / "bids.csv").open()))
+    planted = {r["tender_id"]: r["kind"] for r in csv.DictReader(
+        (simulated / "truth.csv").read_text().splitlines())}
+    src = list(csv.DictReader((simulated / "bids.csv").read_text().splitlines()))
     train = tmp_path / "train.csv"
     with train.open("w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=[*src[0], "label"])
