@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from core.schemas import Money, money_range
+
 
 class OpeningKeySchema(Schema):
     lot_id = fields.Integer()
@@ -103,8 +105,8 @@ class BidQuerySchema(Schema):
 
 
 class BondCreateSchema(Schema):
-    amount = fields.Decimal(required=True, places=2, as_string=True, validate=validate.Range(min=0.01),
-                            metadata={"type": "string", "description": "yuan, two decimals"})
+    amount = Money(required=True, validate=money_range,
+                   metadata={"type": "string", "format": "decimal", "description": "yuan, two decimals"})
     method = fields.String(required=True, validate=validate.OneOf(["transfer", "guarantee"]))
     payer_account = fields.String(required=True, validate=validate.Length(min=6, max=80))
     payer_uscc = fields.String(required=True, validate=validate.Length(equal=18))

@@ -1,9 +1,20 @@
 """Marshmallow 4 schemas of the foundation's API, and shared field types."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from decimal import Decimal
+
+from marshmallow import Schema, ValidationError, fields, validate
 
 from core.models import GRANTS, ORG_KINDS, ROLES
+
+MONEY_MAX = Decimal("999999999999.99")
+
+
+def money_range(value: Decimal) -> None:
+    """0.01 … 999,999,999,999.99 (Numeric(14,2)); a function, not ``Range``, because apispec would
+    document numeric bounds on what the OpenAPI document says is a string."""
+    if not Decimal("0.01") <= value <= MONEY_MAX:
+        raise ValidationError(f"an amount from 0.01 to {MONEY_MAX}")
 
 
 class Money(fields.Decimal):

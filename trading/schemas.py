@@ -2,23 +2,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from core.calendar import SHANGHAI
-from core.schemas import Money
+from core.schemas import MONEY_MAX, Money, money_range  # noqa: F401  (MONEY_MAX re-exported)
 from trading.fsm import LotState
 from trading.procedures import CATEGORIES, MODES
 from trading.services.portal import NOTICE_KINDS
 
-MONEY_MAX = Decimal("999999999999.99")
-
-
-def MONEY_RANGE(value: Decimal) -> None:
-    """0.01 … 999,999,999,999.99 (Numeric(14,2)); a function, so the OpenAPI bounds stay strings' business."""
-    if not Decimal("0.01") <= value <= MONEY_MAX:
-        raise ValidationError(f"an amount from 0.01 to {MONEY_MAX}")
+MONEY_RANGE = money_range
 #: deadlines far outside the holiday table are typos; the table refuses uncovered years anyway
 YEARS = validate.Range(min=dt.datetime(2000, 1, 1, tzinfo=dt.UTC), max=dt.datetime(2100, 1, 1, tzinfo=dt.UTC))
 
