@@ -5,8 +5,8 @@ import json
 
 from flask import Blueprint, render_template, request
 
-from archive import services
 from archive import schemas as s
+from archive import services
 from archive.models import ArchiveRecord
 from archive.permissions import OPERATIONS  # noqa: F401  (declares the operations)
 from archive.services import inspect
