@@ -14,7 +14,7 @@ def audit(action: str, *, object_type: str = "", object_id: object = "", actor=N
     row = AuditLog(
         action=action,
         object_type=object_type,
-        object_id=str(object_id),
+        object_id=str(object_id)[:200],
         actor_id=getattr(actor, "id", None),
         actor_role=getattr(actor, "role", "system"),
         ip=request.remote_addr or "" if has_request_context() else "",

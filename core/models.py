@@ -150,7 +150,7 @@ class AuditLog(db.Model):
     request_id: Mapped[str] = mapped_column(String(40), default="")
     action: Mapped[str] = mapped_column(String(80))
     object_type: Mapped[str] = mapped_column(String(40), default="")
-    object_id: Mapped[str] = mapped_column(String(64), default="")
+    object_id: Mapped[str] = mapped_column(String(200), default="")
     detail: Mapped[dict] = mapped_column(JSONText, default=dict)
 
 

@@ -26,7 +26,7 @@ def upgrade():
     sa.Column('request_id', sa.String(length=40), nullable=False),
     sa.Column('action', sa.String(length=80), nullable=False),
     sa.Column('object_type', sa.String(length=40), nullable=False),
-    sa.Column('object_id', sa.String(length=64), nullable=False),
+    sa.Column('object_id', sa.String(length=200), nullable=False),
     sa.Column('detail', core.db.JSONText(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_core_audit_log'))
     )
