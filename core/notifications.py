@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from abc import ABC, abstractmethod
 from email.message import EmailMessage
 from urllib.parse import unquote, urlparse
 
@@ -23,13 +24,14 @@ from core.models import Notification, User
 logger = logging.getLogger(__name__)
 
 
-class Channel:
+class Channel(ABC):
     """A delivery channel: ``send(user, notification)``; raise to have the delivery retried."""
 
     name = "base"
 
-    def send(self, user: User, note: Notification) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def send(self, user: User, note: Notification) -> None:
+        """Deliver one notification to one user."""
 
 
 class ConsoleChannel(Channel):

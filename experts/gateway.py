@@ -8,22 +8,25 @@ notification :class:`core.notifications.Channel` interface.
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 
 from core.notifications import Channel
 
 logger = logging.getLogger(__name__)
 
 
-class Gateway:
+class Gateway(ABC):
     """An SMS and voice-call provider; raise to have the delivery retried."""
 
     name = "base"
 
-    def send_sms(self, phone: str, text: str) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def send_sms(self, phone: str, text: str) -> None:
+        """Send a text message."""
 
-    def call(self, phone: str, text: str) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def call(self, phone: str, text: str) -> None:
+        """Place a voice call reading the text."""
 
 
 class ConsoleGateway(Gateway):
