@@ -259,3 +259,5 @@ class BondRefunded(MethodView):
         bond = services.mark_refunded(bond=db.session.get(BidBond, bond_id), actor=g.user)
         commit()
         return bond
+
+from bidding import api_opening  # noqa: E402,F401  (the opening hall's routes on this blueprint)

@@ -1,4 +1,5 @@
-"""``ggzy bid keygen|pack|inspect|unseal|submit|withdraw|verify-receipt`` and ``ggzy bid custody fetch|decrypt-share``.
+"""``ggzy bid keygen|pack|inspect|unseal|submit|withdraw|verify-receipt|confirm-record`` and
+``ggzy bid custody fetch|decrypt-share``.
 
 The bidder's and custodians' side: offline commands need neither the Flask app nor the database
 (only ``--platform`` talks to a server, over its public HTTP API).  Exit codes: 0 done, 1 the
@@ -16,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from bidding import container, custody, tool
 from bidding.schedule import ScheduleError
@@ -47,11 +50,15 @@ def _refusals():
         _fail(err, 2)
 
 
-def _http(method: str, url: str, *, token: str | None = None, body=None, length: int | None = None) -> dict:
+def _http(method: str, url: str, *, token: str | None = None, body=None, length: int | None = None,
+          json_body: dict | None = None) -> dict:
     headers = {"Accept": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    if body is not None:
+    if json_body is not None:
+        body = json.dumps(json_body).encode()
+        headers["Content-Type"] = "application/json"
+    elif body is not None:
         headers.update({"Content-Type": "application/octet-stream", "Content-Length": str(length)})
     req = urllib.request.Request(url, data=body, method=method, headers=headers)
     try:
@@ -136,15 +143,28 @@ def inspect(package, public_key, platform, token):
 
 @cli.command()
 @click.argument("package", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="new directory")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="new directory (unseal locally)")
 @click.option("--key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="X25519 private key (the bidder's encrypt.pem)")
 @click.option("--share", "shares", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="a custodian's decrypted share (give two; the key is rebuilt in memory only)")
-def unseal(package, out_dir, key, shares):
-    """Open PACKAGE into a new directory with the bidder's key or two custodians' shares."""
+@click.option("--submit", is_flag=True, help="at the opening: send the data key to the platform (needs --key)")
+@click.option("--platform", help="platform URL (with --submit)")
+@click.option("--token", envvar="GGZY_TOKEN", help="API token (or GGZY_TOKEN), with --submit")
+def unseal(package, out_dir, key, shares, submit, platform, token):
+    """Open PACKAGE into a new directory with the bidder's key or two custodians' shares; with
+    --submit, unseal it at the online opening instead: the data key is unwrapped here with your
+    key and sent, never your private key (电子招标投标办法 第三十条)."""
     if bool(key) == bool(shares):
         raise click.UsageError("give --key or at least two --share files")
+    if submit:
+        if not (key and platform and token):
+            raise click.UsageError("--submit needs --key, --platform and --token")
+        with _refusals():
+            _submit_data_key(package, key, platform, token)
+        return
+    if out_dir is None:
+        raise click.UsageError("give --out (or --submit)")
     with _refusals():
         if key:
             result = tool.unseal(package, out_dir, key=key)
@@ -160,6 +180,45 @@ def unseal(package, out_dir, key, shares):
         click.echo(json.dumps({"out": str(out_dir), "files": result.files,
                                "schedule_total": (result.info.get("schedule") or {}).get("total")},
                               indent=2, ensure_ascii=False))
+
+
+def _submit_data_key(package: Path, key: Path, platform: str, token: str) -> None:
+    from bidding import sealing
+
+    with open(package, "rb") as fh:
+        manifest = sealing.read_manifest(fh).manifest
+    data_key = sealing.data_key_for(manifest, tool.load_private(key, X25519PrivateKey))
+    result = _http("POST", f"{platform.rstrip('/')}/api/bidding/lots/{manifest['lot_id']}/opening/unseal",
+                   token=token, json_body={"data_key": container.b64e(data_key)})
+    click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+    if result.get("status") != "unsealed":
+        sys.exit(1)
+
+
+@cli.command("confirm-record")
+@click.option("--lot", type=click.IntRange(1, 2**31 - 1), required=True)
+@click.option("--key", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="your organisation's Ed25519 signing key (sign.pem)")
+@click.option("--platform", required=True, help="platform URL")
+@click.option("--token", envvar="GGZY_TOKEN", required=True, help="API token (or GGZY_TOKEN)")
+def confirm_record(lot, key, platform, token):
+    """Check the platform's signature on the lot's opening table, then confirm it with your signature."""
+    from bidding.services.record import confirm_message, digest_of, verify_record
+
+    base = platform.rstrip("/")
+    with _refusals():
+        table = _http("GET", f"{base}/api/bidding/lots/{lot}/opening-record?kind=table")
+        try:
+            verify_record(table, _http("GET", f"{base}/api/keys/platform"))
+        except ValueError as err:
+            raise container.PackageError("bad_record_signature", str(err)) from None
+        if digest_of(table["body"]) != table["digest"]:
+            raise container.PackageError("bad_record_digest", "the digest is not the body's")
+        sign = tool.load_private(key, Ed25519PrivateKey)
+        result = _http("POST", f"{base}/api/bidding/lots/{lot}/opening-record/confirmations", token=token,
+                       json_body={"key_id": container.key_id("ed25519", container.raw_public(sign)),
+                                  "signature": container.b64e(sign.sign(confirm_message(table["digest"])))})
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
 
 
 @cli.group(name="custody")
@@ -194,7 +253,6 @@ def decrypt_share(share, key, out):
     """Decrypt one share with your private key; keep the result as secret as the key itself."""
     import os
 
-    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
     with _refusals():
         try:

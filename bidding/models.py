@@ -173,3 +173,133 @@ class BidBond(db.Model):
     @property
     def owner_org_id(self) -> int:
         return self.organisation_id
+
+
+# --- the remote opening (不见面开标, 电子招标投标办法 第二十九条至第三十二条) ------------------------------
+
+class OpeningSession(db.Model):
+    """The online opening of one lot: started by the scheduler at the deadline, run by the host.
+
+    ``stage``: ``waiting`` (bids extracted, bidders sign in) → ``listed`` (the host published who bid
+    in time) → ``unsealing`` (the window is open) → ``confirming`` (the opening table is published,
+    bidders confirm or object) → ``closed`` (the final record is signed and public).  ``version``
+    grows with every change, so the hall's live stream sends a snapshot only when something moved.
+    """
+
+    __tablename__ = "bidding_opening_sessions"
+    lot_id: Mapped[int] = mapped_column(ForeignKey("trading_lots.id"), primary_key=True, autoincrement=False)
+    stage: Mapped[str] = mapped_column(String(12), default="waiting")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    listed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    window_opens_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    window_closes_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    table_published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    confirm_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    remedy_used: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    def touch(self) -> None:
+        self.version = (self.version or 0) + 1
+
+
+class Attendance(db.Model):
+    """A bidder's sign-in to the hall: who, with which key, from where, when (EBM Art.29)."""
+
+    __tablename__ = "bidding_attendance"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("bidding_opening_sessions.lot_id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("core_organisations.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("core_users.id"))
+    key_id: Mapped[str] = mapped_column(String(40), default="")
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class Unsealing(db.Model):
+    """The unsealing of one bid at the opening.  ``status``: pending → unsealed | failed →
+    (at the window's close) timed_out; ``cause`` of a failure: bidder | platform (EBM Art.31).
+
+    The price and the opening facts are written only once the package decrypted and every file
+    checked against the bidder's signed manifest, so nothing about a price exists before that.
+    """
+
+    __tablename__ = "bidding_unsealings"
+    bid_id: Mapped[int] = mapped_column(ForeignKey("bidding_bids.id"), primary_key=True, autoincrement=False)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("bidding_opening_sessions.lot_id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("core_organisations.id"), index=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    cause: Mapped[str | None] = mapped_column(String(10))
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: decimal string of the priced schedule's total; None until unsealed (or no schedule sealed)
+    price: Mapped[str | None] = mapped_column(String(24))
+    #: the tender's further opening fields, from the sealed ``opening`` facts
+    fields: Mapped[dict] = mapped_column(JSONText, default=dict)
+    #: name → {sha256, size, key} of the decrypted files kept for the archive
+    files: Mapped[dict] = mapped_column(JSONText, default=dict)
+    #: bidder (its own key) | remedy (the rebuilt opening key)
+    via: Mapped[str | None] = mapped_column(String(10))
+    unsealed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def owner_org_id(self) -> int:
+        return self.organisation_id
+
+
+class RemedyShare(db.Model):
+    """A custodian's decrypted share for the remedy, held sealed to the platform's key until a second
+    arrives; both are deleted the moment the opening key has been rebuilt and used."""
+
+    __tablename__ = "bidding_remedy_shares"
+    __table_args__ = (UniqueConstraint("lot_id", "x"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("bidding_opening_sessions.lot_id"), index=True)
+    x: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int] = mapped_column(ForeignKey("core_users.id"))
+    sealed: Mapped[dict] = mapped_column(JSONText)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class OpeningRecord(db.Model):
+    """The signed opening record (开标记录, EBM Art.32): first the opening table, then — after the
+    confirmation window — the final record with confirmations, objections and answers.  Public."""
+
+    __tablename__ = "bidding_opening_records"
+    __table_args__ = (UniqueConstraint("lot_id", "kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("bidding_opening_sessions.lot_id"), index=True)
+    #: table | final
+    kind: Mapped[str] = mapped_column(String(8))
+    body: Mapped[dict] = mapped_column(JSONText)
+    #: SHA-256 (hex) of the canonical body: what bidders sign to confirm
+    digest: Mapped[str] = mapped_column(String(64))
+    #: the platform's Ed25519 signature over the canonical body, and its key id
+    signature: Mapped[str] = mapped_column(String(100))
+    kid: Mapped[str] = mapped_column(String(40))
+    published_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class RecordResponse(db.Model):
+    """A bidder's answer to the opening table: a signed confirmation, or an objection raised on the
+    spot and answered on the spot by the host (TBR Art.44 ¶3)."""
+
+    __tablename__ = "bidding_record_responses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("bidding_opening_sessions.lot_id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("core_organisations.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("core_users.id"))
+    #: confirmation | objection
+    kind: Mapped[str] = mapped_column(String(12))
+    #: confirmation: the bidder's Ed25519 signature over the table digest, and its key id
+    key_id: Mapped[str] = mapped_column(String(40), default="")
+    signature: Mapped[str] = mapped_column(String(100), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    answer: Mapped[str] = mapped_column(Text, default="")
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("core_users.id"))
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+
+    @property
+    def owner_org_id(self) -> int:
+        return self.organisation_id

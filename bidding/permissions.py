@@ -43,3 +43,54 @@ OPERATIONS = {
 
 for _op, _rule in OPERATIONS.items():
     declare(_op, _rule)
+
+
+def in_opening(user, obj) -> bool:
+    """A bidder takes part in an opening only if its organisation had a bid extracted for it."""
+    from sqlalchemy import select
+
+    from bidding.models import Unsealing
+    from core.db import db
+
+    if user.role != "bidder":
+        return True
+    lot_id = getattr(obj, "lot_id", None)
+    return lot_id is not None and db.session.scalar(select(Unsealing.bid_id).where(
+        Unsealing.lot_id == lot_id, Unsealing.organisation_id == user.organisation_id).limit(1)) is not None
+
+
+_HALL = "电子招标投标办法 第二十九条 (投标人在线参加开标)"
+_WATCHERS = {"grants": {"opening_host", "tenderee_rep", "custodian"}, "when": in_opening, "cite": _HALL}
+#: the remote opening (issue 6): the hall is for the lot's bidders, its host, custodians and supervisors
+OPENING_OPERATIONS = {
+    "bidding.hall.read": _r(roles={"bidder", "supervisor"}, **_WATCHERS,
+                            description="the opening hall's state (the live stream's polling fallback)"),
+    "bidding.hall.stream": _r(roles={"bidder", "supervisor"}, **_WATCHERS,
+                              description="the opening hall's live status (server-sent events)"),
+    "bidding.hall.sign_in": _r(roles={"bidder"}, writes=True, when=in_opening, cite=_HALL,
+                               description="sign in to the opening hall (bidder, key, IP, time recorded)"),
+    "bidding.hall.list": _r(grants={"opening_host"}, writes=True, cite=_HALL,
+                            description="publish the list of bidders who submitted in time, with bond status"),
+    "bidding.hall.window": _r(grants={"opening_host"}, writes=True, cite=_HALL,
+                              description="open the unseal window"),
+    "bidding.hall.close": _r(grants={"opening_host"}, writes=True, cite=_HALL,
+                             description="close the unseal window once no bid is pending"),
+    "bidding.hall.unseal": _r(roles={"bidder"}, writes=True, when=in_opening, cite=_HALL,
+                              description="unseal your bid: send its data key"),
+    "bidding.hall.remedy": _r(grants={"opening_host", "custodian"}, writes=True, cite=_HALL,
+                              description="send your decrypted opening-key share for the remedy plan"),
+    "bidding.record.read": _r(public=True, description="the signed opening record (public)"),
+    "bidding.record.confirm": _r(roles={"bidder"}, writes=True, when=in_opening, cite=_HALL,
+                                 description="confirm the opening table with your organisation's signature"),
+    "bidding.record.object": _r(roles={"bidder"}, writes=True, when=in_opening, cite=_HALL,
+                                description="raise an objection to the opening on the spot"),
+    "bidding.record.answer": _r(grants={"opening_host"}, writes=True, cite=_HALL,
+                                description="answer an objection on the spot"),
+    "bidding.record.finish": _r(grants={"opening_host"}, writes=True, cite=_HALL,
+                                description="close the opening record"),
+    "pages.bidding.hall": _r(roles={"bidder", "supervisor"}, **_WATCHERS, description="the opening hall page"),
+    "pages.bidding.record": _r(public=True, description="the public opening record page"),
+}
+
+for _op, _rule in OPENING_OPERATIONS.items():
+    declare(_op, _rule)

@@ -148,3 +148,117 @@ class ReceiptSchema(Schema):
     received_at = fields.String(metadata={"description": "server time, UTC, microseconds"})
     platform_kid = fields.String()
     signature = fields.String()
+
+
+# --- the remote opening -------------------------------------------------------------------------
+
+class HallBidderSchema(Schema):
+    bid_id = fields.Integer()
+    organisation_id = fields.Integer()
+    organisation = fields.String()
+    status = fields.String(metadata={"description": "pending | unsealed | failed | timed_out"})
+    cause = fields.String(allow_none=True, metadata={"description": "bidder | platform (电子招标投标办法 第三十一条)"})
+    attempts = fields.Integer()
+    signed_in = fields.Boolean()
+    own = fields.Boolean()
+    bond = fields.String(allow_none=True)
+    price = fields.String(allow_none=True, metadata={"description": "only once the opening table is published"})
+    fields_ = fields.Dict(data_key="fields")
+    detail = fields.String()
+
+
+class HallResponseSchema(Schema):
+    id = fields.Integer()
+    organisation = fields.String()
+    kind = fields.String()
+    text = fields.String(allow_none=True)
+    answer = fields.String(allow_none=True)
+    at = fields.String()
+
+
+class HallSchema(Schema):
+    """The hall as the caller may see it; the live stream sends the same document on every change."""
+
+    lot_id = fields.Integer()
+    stage = fields.String(metadata={"description": "waiting | listed | unsealing | confirming | closed"})
+    version = fields.Integer()
+    started_at = fields.String(allow_none=True)
+    listed_at = fields.String(allow_none=True)
+    window_opens_at = fields.String(allow_none=True)
+    window_closes_at = fields.String(allow_none=True)
+    confirm_until = fields.String(allow_none=True)
+    closed_at = fields.String(allow_none=True)
+    remedy_used = fields.Boolean()
+    server_time = fields.String()
+    bidders = fields.List(fields.Nested(HallBidderSchema))
+    table_digest = fields.String(allow_none=True)
+    responses = fields.List(fields.Nested(HallResponseSchema))
+
+
+class SignInSchema(Schema):
+    key_id = fields.String(load_default="", validate=validate.Length(max=40),
+                           metadata={"description": "the key your tool will unseal and sign with"})
+
+
+class UnsealSchema(Schema):
+    data_key = fields.String(required=True, validate=validate.Length(min=40, max=64),
+                             metadata={"description": "the package's data key, base64 (ggzy bid unseal --submit)"})
+
+
+class UnsealingSchema(Schema):
+    bid_id = fields.Integer()
+    status = fields.String()
+    cause = fields.String(allow_none=True)
+    detail = fields.String()
+    attempts = fields.Integer()
+    unsealed_at = fields.DateTime(allow_none=True)
+
+
+class RemedyShareSchema(Schema):
+    share = fields.String(required=True, validate=validate.Length(min=10, max=1000),
+                          metadata={"description": "your decrypted share (ggzy bid custody decrypt-share)"})
+
+
+class RemedyResultSchema(Schema):
+    shares = fields.Integer()
+    unsealed = fields.List(fields.Integer())
+
+
+class OpeningRecordSchema(Schema):
+    lot_id = fields.Integer()
+    kind = fields.String(metadata={"description": "table (confirm this) | final"})
+    body = fields.Dict()
+    digest = fields.String(metadata={"description": "SHA-256 of the RFC 8785 body: what bidders sign"})
+    signature = fields.String()
+    kid = fields.String()
+    published_at = fields.DateTime()
+
+
+class RecordQuerySchema(Schema):
+    kind = fields.String(load_default=None, validate=validate.OneOf(["table", "final"]))
+
+
+class OpeningConfirmSchema(Schema):
+    key_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    signature = fields.String(required=True, validate=validate.Length(min=80, max=100),
+                              metadata={"description": "Ed25519 over 'ggzy-opening-confirm-v1\\n' + digest"})
+
+
+class OpeningObjectionSchema(Schema):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+
+
+class OpeningAnswerSchema(Schema):
+    answer = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+
+
+class RecordResponseSchema(Schema):
+    id = fields.Integer()
+    lot_id = fields.Integer()
+    organisation_id = fields.Integer()
+    kind = fields.String()
+    key_id = fields.String()
+    text = fields.String()
+    answer = fields.String()
+    at = fields.DateTime()
+    answered_at = fields.DateTime(allow_none=True)

@@ -15,6 +15,7 @@ import logging
 from celery import shared_task
 
 from bidding import services
+from bidding.services import hall, record
 from core.audit import audit
 from core.errors import DomainError
 from core.events import commit, subscriber
@@ -81,6 +82,40 @@ def bond_refund_check(bond_id: int) -> str:
     return result
 
 
+# --- the remote opening -------------------------------------------------------------------------
+
+@subscriber("bidding.bidding_closed", name="bidding.start_opening")
+def start_opening(event) -> None:
+    """The deadline passed and enough bids stood: open the hall and extract the bids (EBM Art.30)."""
+    if event.payload.get("outcome") == "closed":
+        hall.start_opening(lot_id=int(event.payload["lot_id"]))
+
+
+@shared_task(name="bidding.start_due_openings", acks_late=True)
+def start_due_openings() -> dict:
+    """Catch up after a restart: a closed lot whose opening has not started is opened now."""
+    result = hall.start_due_openings()
+    commit()
+    return {str(k): v for k, v in result.items()}
+
+
+@shared_task(name="bidding.close_unseal_window", acks_late=True)
+def close_unseal_window(lot_id: int) -> str:
+    """The window's end (scheduled when the host opens it): settle failures, publish the table."""
+    session = hall.close_window(lot_id=lot_id)
+    commit()
+    return session.stage if session is not None else "not_due"
+
+
+@shared_task(name="bidding.finish_opening", acks_late=True)
+def finish_opening(lot_id: int) -> str:
+    """The confirmation window's end: the final record, unless an objection still waits for its answer."""
+    row = record.finish(lot_id=lot_id)
+    commit()
+    return "closed" if row is not None else "waiting"
+
+
 register_periodic("bidding-collect-uploads", 600, "bidding.collect_uploads")
+register_periodic("bidding-start-due-openings", 60, "bidding.start_due_openings")
 if services.count_standing_bids not in bid_counters:
     bid_counters.append(services.count_standing_bids)

@@ -74,6 +74,15 @@ class Lot(db.Model):
     #: invited tendering: organisation ids of the invitees (TBL Art.17: ≥ 3)
     invitees: Mapped[list] = mapped_column(JSONText, default=list)
     state_reason: Mapped[str] = mapped_column(String(500), default="")
+    # -- the opening terms of the tender (电子招标投标办法 第三十条至第三十一条), read by bidding's hall --
+    #: minutes bidders have to unseal once the host opens the window
+    decrypt_window_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    #: minutes bidders have to confirm or object to the opening table (an absent bidder accepts)
+    confirm_window_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    #: the remedy plan (备用方案): two custodians may rebuild the opening key and unseal the rest
+    unseal_remedy: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: names of further opening-table fields, read from the sealed package's ``opening`` facts
+    opening_fields: Mapped[list] = mapped_column(JSONText, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
 
     project: Mapped[Project] = relationship(back_populates="lots")

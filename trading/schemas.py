@@ -35,6 +35,14 @@ class LotCreateSchema(Schema):
     issue_end = Instant(load_default=None, metadata={"description": "end of the document issue; default: deadline"})
     invitees = fields.List(fields.Integer(validate=validate.Range(min=1, max=2**31 - 1)), load_default=list,
                            validate=validate.Length(max=200))
+    decrypt_window_minutes = fields.Integer(validate=validate.Range(min=5, max=240),
+                                            metadata={"description": "unseal window at the opening (EBM Art.30)"})
+    confirm_window_minutes = fields.Integer(validate=validate.Range(min=1, max=120),
+                                            metadata={"description": "time to confirm or object to the opening table"})
+    unseal_remedy = fields.Boolean(metadata={"description": "custodians may rebuild the opening key (EBM Art.31)"})
+    opening_fields = fields.List(fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$")),
+                                 validate=validate.Length(max=10),
+                                 metadata={"description": "further opening-table fields besides name and price"})
 
 
 class LotUpdateSchema(Schema):
@@ -46,6 +54,14 @@ class LotUpdateSchema(Schema):
     issue_end = Instant(allow_none=True)
     invitees = fields.List(fields.Integer(validate=validate.Range(min=1, max=2**31 - 1)),
                            validate=validate.Length(max=200))
+    decrypt_window_minutes = fields.Integer(validate=validate.Range(min=5, max=240),
+                                            metadata={"description": "unseal window at the opening (EBM Art.30)"})
+    confirm_window_minutes = fields.Integer(validate=validate.Range(min=1, max=120),
+                                            metadata={"description": "time to confirm or object to the opening table"})
+    unseal_remedy = fields.Boolean(metadata={"description": "custodians may rebuild the opening key (EBM Art.31)"})
+    opening_fields = fields.List(fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$")),
+                                 validate=validate.Length(max=10),
+                                 metadata={"description": "further opening-table fields besides name and price"})
 
     @validates_schema
     def _not_empty(self, data, **kwargs):
@@ -106,6 +122,10 @@ class LotSchema(Schema):
     bid_deadline = fields.DateTime()
     published_at = fields.DateTime(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)
+    decrypt_window_minutes = fields.Integer()
+    confirm_window_minutes = fields.Integer()
+    unseal_remedy = fields.Boolean()
+    opening_fields = fields.List(fields.String())
     procedure = fields.Function(lambda lot: lot.project.procedure_key)
     project_name = fields.Function(lambda lot: lot.project.name)
     project_code = fields.Function(lambda lot: lot.project.code)

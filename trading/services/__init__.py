@@ -21,9 +21,12 @@ from trading.services.lots import (
     close_due_lots,
     count_bids,
     create_project,
+    finish_opening,
+    notify_agency,
     publish_checks,
     publish_lot,
     resume_lot,
+    start_opening,
     suspend_lot,
     update_lot,
 )
@@ -40,7 +43,7 @@ from trading.services.portal import (
 
 __all__ = [
     "add_entry", "answer_objection", "bid_counters", "bidder_exclusions", "cancel_lot", "close_bidding",
-    "publish_checks",
+    "finish_opening", "notify_agency", "publish_checks", "start_opening",
     "close_due_lots", "config_of", "console_lots", "count_bids", "create_project", "download_document",
     "downloads", "file_objection", "in_force", "is_blacklisted", "is_tenderee_side", "issue_amendment",
     "lot_audit_trail", "matches", "notices_of", "objections_for", "publish_lot", "resume_lot", "revoke_entry",

@@ -41,6 +41,8 @@ bid_counters: list[Callable[[int], int]] = []
 #: each raises a DomainError naming its rule, which refuses the publication
 publish_checks: list[Callable[[Lot], None]] = []
 LOT_FIELDS = ("name", "estimate", "max_price", "bond_amount", "bid_deadline", "issue_end", "invitees")
+#: the opening terms (trading/models.py): set in the draft, read by bidding's opening hall
+OPENING_TERMS = ("decrypt_window_minutes", "confirm_window_minutes", "unseal_remedy", "opening_fields")
 
 
 def create_project(*, actor, name: str, category: str, mode: str, region: str, tenderee_name: str,
@@ -72,12 +74,16 @@ def create_project(*, actor, name: str, category: str, mode: str, region: str, t
 
 def add_lot(*, actor, project: Project, name: str, estimate: Decimal, bid_deadline: dt.datetime,
             max_price: Decimal | None = None, bond_amount: Decimal | None = None,
-            issue_end: dt.datetime | None = None, invitees: list[int] | None = None) -> Lot:
-    """Add a draft lot; the bond cap is checked now, the schedule at publication."""
+            issue_end: dt.datetime | None = None, invitees: list[int] | None = None, **terms) -> Lot:
+    """Add a draft lot; the bond cap is checked now, the schedule at publication.
+
+    ``terms`` are the optional opening terms (:data:`OPENING_TERMS`); omitted ones keep their defaults.
+    """
     number = len(project.lots) + 1
     lot = Lot(project=project, number=number, name=name, estimate=estimate, max_price=max_price,
               bond_amount=bond_amount, bid_deadline=bid_deadline, issue_end=issue_end,
-              invitees=_invitees(invitees or []), state=str(S.DRAFT))
+              invitees=_invitees(invitees or []), state=str(S.DRAFT),
+              **{k: v for k, v in terms.items() if k in OPENING_TERMS and v is not None})
     db.session.add(lot)
     db.session.flush()
     procedures.check_bond(config_of(lot), bond=bond_amount, base=estimate)
@@ -97,10 +103,10 @@ def _invitees(ids: list[int]) -> list[int]:
 def update_lot(*, actor, lot: Lot, changes: dict) -> Lot:
     """Edit a draft; once published, only an amendment changes the tender (TBR Art.21)."""
     require_state(lot, S.DRAFT, what="edit (issue an amendment instead)")
-    unknown = sorted(set(changes) - set(LOT_FIELDS))
+    unknown = sorted(set(changes) - set(LOT_FIELDS) - set(OPENING_TERMS))
     if unknown:
         raise ValidationFailed(f"{', '.join(unknown)} cannot be changed", code="not_editable")
-    merged = {name: changes.get(name, getattr(lot, name)) for name in LOT_FIELDS}
+    merged = {name: changes.get(name, getattr(lot, name)) for name in (*LOT_FIELDS, *OPENING_TERMS)}
     procedures.check_bond(config_of(lot), bond=merged["bond_amount"], base=merged["estimate"])
     if "invitees" in changes:
         merged["invitees"] = _invitees(changes["invitees"])
@@ -211,6 +217,8 @@ def close_bidding(*, lot_id: int) -> str:
         reason = f"fewer than {config.min_bids.value} bids ({bids}): no opening, re-tender"
         transition(lot, "fail", reason=reason)
         add_notice(lot, "failure", f"{lot_title(lot)} 招标失败公告", reason)
+        notify_agency(lot, subject=f"招标失败，请重新招标：{lot_title(lot)}",
+                      body=f"{reason} ({config.min_bids.article})")
         events.record("trading.lot_failed", {"lot_id": lot.id, "bids": bids, "reason": "too_few_bids",
                                              "rule": config.min_bids.article})
     else:
@@ -218,6 +226,35 @@ def close_bidding(*, lot_id: int) -> str:
     events.record("bidding.bidding_closed", {"lot_id": lot.id, "closed_at": iso(moment), "bids": bids,
                                              "outcome": outcome, "deadline": iso(lot.bid_deadline)})
     return outcome
+
+
+def start_opening(*, lot_id: int) -> Lot | None:
+    """The opening begins at the deadline (TBL Art.34): ``bidding_closed → opening``, by the system.
+
+    Idempotent: returns None (and changes nothing) unless the lot is ``bidding_closed``.
+    """
+    lot = db.session.get(Lot, lot_id, with_for_update=True)
+    if lot is None or lot.state != S.BIDDING_CLOSED:
+        return None
+    transition(lot, "start_opening", reason="bid deadline reached: online opening")
+    return lot
+
+
+def finish_opening(*, lot: Lot, actor=None) -> Lot:
+    """The opening record is published (EBM Art.32): ``opening → opened``."""
+    transition(lot, "finish_opening", actor=actor, reason="opening record published")
+    return lot
+
+
+def notify_agency(lot: Lot, *, subject: str, body: str) -> int:
+    """One message to every active user of the lot's agency organisation; returns how many."""
+    from core.models import User
+
+    users = db.session.scalars(select(User).where(User.organisation_id == lot.project.agency_org_id,
+                                                  User.active)).all()
+    for user in users:
+        notify(user=user, subject=subject, body=body, link=f"/agency/lots/{lot.id}")
+    return len(users)
 
 
 def close_due_lots(*, limit: int = 200) -> dict[int, str]:

@@ -13,7 +13,8 @@ from trading.fsm import S
 from trading.models import Amendment, Lot, LotTransition, Notice, Project
 from trading.services.common import is_tenderee_side
 
-NOTICE_KINDS = ("tender_notice", "invitation", "amendment", "suspension", "resumption", "cancellation", "failure")
+NOTICE_KINDS = ("tender_notice", "invitation", "amendment", "suspension", "resumption", "cancellation", "failure",
+                "opening_record")
 
 
 def _like(text: str) -> str:

@@ -1,0 +1,297 @@
+"""The opening record (开标记录, EBM Art.32; TBL Art.36; TBR Art.44 ¶3).
+
+Two signed documents per lot, both public:
+
+1. the **opening table**, published the moment the unseal window closes: every bidder that
+   submitted in time, its outcome (unsealed / revoked / withdrawn), price and the tender's other
+   opening fields, the bond status; its SHA-256 is what bidders sign to confirm it;
+2. the **final record**, after the confirmation window: the table's digest, every confirmation
+   (with the bidder's signature), every objection with the host's answer, and the bidders deemed to
+   accept by absence (GP87 Art.42).  It cannot be made while an objection is unanswered.
+
+Both are RFC 8785 canonical JSON signed by the platform key (Ed25519), like receipts.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import select
+
+from bidding import container
+from bidding.models import Attendance, BidBond, OpeningRecord, OpeningSession, RecordResponse, Unsealing
+from bidding.services.hall import require_stage, session_of, unsealings
+from core import events
+from core import keys as registry
+from core.audit import audit
+from core.clock import now
+from core.db import db
+from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from core.keys import platform_keys
+from core.models import Organisation
+from core.scheduler import schedule_task
+
+RULE_RECORD = "电子招标投标办法 第三十二条 (开标记录公开)"
+RULE_OBJECTION = "招标投标法实施条例 第四十四条第三款 (对开标有异议的，应当在开标现场提出，当场答复并记录)"
+RULE_ABSENT = "政府采购货物和服务招标投标管理办法 第四十二条 (未参加开标的，视同认可开标结果)"
+#: what a platform signature and a bidder's confirmation sign, so neither can be replayed elsewhere
+RECORD_CONTEXT = b"ggzy-opening-record-v1\n"
+CONFIRM_CONTEXT = b"ggzy-opening-confirm-v1\n"
+FINISH_TASK = "bidding.finish_opening"
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def digest_of(body: dict) -> str:
+    return hashlib.sha256(container.canonical(body)).hexdigest()
+
+
+def confirm_message(digest: str) -> bytes:
+    """The bytes a bidder signs to confirm the table with this digest (``ggzy bid confirm-record``)."""
+    return CONFIRM_CONTEXT + digest.encode()
+
+
+def _sign(lot_id: int, kind: str, body: dict) -> OpeningRecord:
+    kid, signature = platform_keys().sign(RECORD_CONTEXT + container.canonical(body))
+    row = OpeningRecord(lot_id=lot_id, kind=kind, body=body, digest=digest_of(body), signature=signature,
+                        kid=kid, published_at=now())
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def _bidder_rows(lot) -> list[dict]:
+    rows = []
+    for u in unsealings(lot.id):
+        org = db.session.get(Organisation, u.organisation_id)
+        bond = db.session.scalar(select(BidBond).where(BidBond.lot_id == lot.id,
+                                                       BidBond.organisation_id == u.organisation_id))
+        outcome = "unsealed" if u.status == "unsealed" else ("withdrawn" if u.cause == "platform" else "revoked")
+        rows.append({"bid_id": u.bid_id, "bidder": org.name, "uscc": org.uscc, "outcome": outcome,
+                     "status": u.status, "cause": u.cause, "price": u.price, "fields": u.fields or {},
+                     "unsealed_via": u.via, "bond": bond.method if bond else None})
+    return rows
+
+
+def publish_table(*, session: OpeningSession, actor=None) -> OpeningRecord:
+    """Sign and publish the opening table; the confirmation window starts (scheduler ends it)."""
+    from trading.models import Lot
+    from trading.services.common import add_notice, lot_title
+
+    lot = db.session.get(Lot, session.lot_id)
+    attended = sorted({a.organisation_id for a in db.session.scalars(
+        select(Attendance).where(Attendance.lot_id == lot.id))})
+    body = {"type": "ggzy.opening-record", "v": 1, "kind": "table", "lot_id": lot.id,
+            "project_code": lot.project.code, "project_name": lot.project.name, "lot_name": lot.name,
+            "bid_deadline": _iso(lot.bid_deadline), "opening_started_at": _iso(session.started_at),
+            "window_opened_at": _iso(session.window_opens_at), "window_closed_at": _iso(session.window_closes_at),
+            "opening_fields": list(lot.opening_fields or []), "remedy_used": bool(session.remedy_used),
+            "bids": _bidder_rows(lot), "attended_organisations": attended, "rule": RULE_RECORD}
+    row = _sign(lot.id, "table", body)
+    moment = now()
+    session.stage, session.table_published_at = "confirming", moment
+    session.confirm_until = moment + dt.timedelta(minutes=lot.confirm_window_minutes or 15)
+    session.touch()
+    schedule_task(job_id=f"bidding-finish-opening-{lot.id}", run_at=session.confirm_until, task=FINISH_TASK,
+                  args=[lot.id])
+    add_notice(lot, "opening_record", f"{lot_title(lot)} 开标记录", f"/opening/{lot.id}/record")
+    events.record("bidding.opening_record_published", {"lot_id": lot.id, "kind": "table", "digest": row.digest,
+                                                       "platform_kid": row.kid, "signature": row.signature})
+    audit("bidding.opening_table_published", object_type="lot", object_id=lot.id, actor=actor, digest=row.digest)
+    return row
+
+
+def record_of(lot_id: int, kind: str | None = None) -> OpeningRecord:
+    """The final record if there is one, else the table (or exactly ``kind``).
+
+    :raises NotFound: nothing published yet
+    """
+    q = select(OpeningRecord).where(OpeningRecord.lot_id == lot_id)
+    q = q.where(OpeningRecord.kind == kind) if kind else q.order_by(OpeningRecord.id.desc())
+    row = db.session.scalars(q.limit(1)).first()
+    if row is None:
+        raise NotFound(f"no opening record of lot {lot_id} is published yet", code="no_opening_record")
+    return row
+
+
+def _responder(lot_id: int, user) -> Unsealing:
+    session = session_of(lot_id)
+    require_stage(session, "confirming", what="confirm or object to the opening table")
+    if now() >= session.confirm_until:
+        raise Conflict("the confirmation window has closed", code="confirmation_closed", rule=RULE_ABSENT)
+    row = db.session.scalar(select(Unsealing).where(Unsealing.lot_id == lot_id,
+                                                    Unsealing.organisation_id == user.organisation_id))
+    if row is None:
+        raise Forbidden("your organisation has no bid in this opening", code="not_a_bidder", rule=RULE_RECORD)
+    return row
+
+
+def confirm(*, lot_id: int, user, key_id: str, signature_b64: str) -> RecordResponse:
+    """A bidder confirms the table by signing its digest with its organisation's registered key.
+
+    :raises ValidationFailed: the key is not the organisation's valid signing key, or the signature
+        does not verify over :func:`confirm_message`
+    """
+    _responder(lot_id, user)
+    table = record_of(lot_id, "table")
+    key = _signing_key(key_id, user.organisation_id)
+    try:
+        Ed25519PublicKey.from_public_bytes(container.b64d(key.public_key, length=32)).verify(
+            container.b64d(signature_b64, length=64, what="signature"), confirm_message(table.digest))
+    except (InvalidSignature, container.PackageError):
+        raise ValidationFailed("the signature does not verify over this opening table's digest",
+                               code="bad_confirmation_signature", rule=RULE_RECORD, digest=table.digest) from None
+    existing = _response(lot_id, user.organisation_id, "confirmation")
+    if existing is not None:
+        return existing
+    row = RecordResponse(lot_id=lot_id, organisation_id=user.organisation_id, user_id=user.id,
+                         kind="confirmation", key_id=key.kid, signature=signature_b64, at=now())
+    return _add_response(row, user)
+
+
+def _signing_key(key_id: str, organisation_id: int):
+    try:
+        key = registry.get_key(key_id)
+    except NotFound:
+        key = None
+    if key is None or key.kind != "sign" or key.organisation_id != organisation_id or not key.is_valid_at(now()):
+        raise ValidationFailed(f"{key_id} is not a valid signing key of your organisation",
+                               code="bad_confirmation_key", rule=RULE_RECORD)
+    return key
+
+
+def _response(lot_id: int, organisation_id: int, kind: str) -> RecordResponse | None:
+    return db.session.scalar(select(RecordResponse).where(
+        RecordResponse.lot_id == lot_id, RecordResponse.organisation_id == organisation_id,
+        RecordResponse.kind == kind))
+
+
+def _add_response(row: RecordResponse, user) -> RecordResponse:
+    db.session.add(row)
+    db.session.flush()
+    session_of(row.lot_id).touch()
+    audit(f"bidding.opening_{row.kind}", object_type="lot", object_id=row.lot_id, actor=user, response_id=row.id)
+    return row
+
+
+def object_to(*, lot_id: int, user, text: str) -> RecordResponse:
+    """An objection raised on the spot (TBR Art.44 ¶3); the host answers it before the record closes."""
+    _responder(lot_id, user)
+    text = (text or "").strip()
+    if not text:
+        raise ValidationFailed("say what the objection is", code="empty_objection", rule=RULE_OBJECTION)
+    row = RecordResponse(lot_id=lot_id, organisation_id=user.organisation_id, user_id=user.id,
+                         kind="objection", text=text[:5000], at=now())
+    _add_response(row, user)
+    events.record("bidding.opening_objection", {"lot_id": lot_id, "objection_id": row.id,
+                                                "organisation_id": user.organisation_id, "at": _iso(row.at)})
+    return row
+
+
+def answer(*, response: RecordResponse, actor, text: str) -> RecordResponse:
+    """The host answers an objection on the spot (TBR Art.44 ¶3)."""
+    if response.kind != "objection":
+        raise Conflict("only objections are answered", code="not_an_objection")
+    if response.answered_at is not None:
+        raise Conflict("this objection is already answered", code="already_answered", rule=RULE_OBJECTION)
+    require_stage(session_of(response.lot_id), "confirming", what="answer an objection")
+    text = (text or "").strip()
+    if not text:
+        raise ValidationFailed("the answer is empty", code="empty_answer", rule=RULE_OBJECTION)
+    response.answer, response.answered_by, response.answered_at = text[:5000], actor.id, now()
+    session_of(response.lot_id).touch()
+    audit("bidding.opening_objection_answered", object_type="lot", object_id=response.lot_id, actor=actor,
+          response_id=response.id)
+    db.session.flush()
+    return response
+
+
+def responses(lot_id: int) -> list[RecordResponse]:
+    return list(db.session.scalars(select(RecordResponse).where(RecordResponse.lot_id == lot_id)
+                                   .order_by(RecordResponse.id)))
+
+
+def finish(*, lot_id: int, actor=None) -> OpeningRecord | None:
+    """Sign the final record, publish it and move the lot to ``opened``.
+
+    The scheduler calls it at the end of the confirmation window (and does nothing before, or while
+    an objection is unanswered); the host may finish earlier once every bidder has confirmed.
+
+    :raises Conflict: an objection is unanswered, or (host) bidders may still confirm or object
+    """
+    session = db.session.get(OpeningSession, lot_id, with_for_update=True)
+    if actor is not None and session is not None and session.stage == "closed":
+        return record_of(lot_id, "final")  # a repeated click: the same record
+    if actor is not None:
+        require_stage(session_of(lot_id), "confirming", what="close the opening record")
+    if session is None or session.stage != "confirming":
+        return None
+    answers = responses(lot_id)
+    open_objections = [r.id for r in answers if r.kind == "objection" and r.answered_at is None]
+    early = now() < session.confirm_until
+    if actor is None and (early or open_objections):
+        return None
+    if open_objections:
+        raise Conflict("answer every objection before the opening record is closed", code="objection_unanswered",
+                       rule=RULE_OBJECTION, objections=open_objections)
+    bidders = {u.organisation_id for u in unsealings(lot_id)}
+    confirmed = {r.organisation_id for r in answers if r.kind == "confirmation"}
+    if early and bidders - confirmed:
+        raise Conflict(f"bidders may confirm or object until {_iso(session.confirm_until)}",
+                       code="confirmation_open", rule=RULE_ABSENT)
+    return _close(session, answers, bidders, actor)
+
+
+def _close(session: OpeningSession, answers: list[RecordResponse], bidders: set[int], actor) -> OpeningRecord:
+    from trading import services as trading
+    from trading.models import Lot
+
+    table = record_of(session.lot_id, "table")
+    responded = {r.organisation_id for r in answers}
+    body = {**table.body, "kind": "final", "table_digest": table.digest, "table_signature": table.signature,
+            "table_kid": table.kid, "responses": [_response_json(r) for r in answers],
+            "deemed_accepted": [_org(o)["uscc"] for o in sorted(bidders - responded)], "absent_rule": RULE_ABSENT,
+            "closed_at": _iso(now())}
+    row = _sign(session.lot_id, "final", body)
+    session.stage, session.closed_at = "closed", now()
+    session.touch()
+    trading.finish_opening(lot=db.session.get(Lot, session.lot_id), actor=actor)
+    events.record("bidding.opening_record_published", {"lot_id": session.lot_id, "kind": "final",
+                                                       "digest": row.digest, "platform_kid": row.kid,
+                                                       "signature": row.signature})
+    audit("bidding.opening_record_closed", object_type="lot", object_id=session.lot_id, actor=actor,
+          digest=row.digest)
+    return row
+
+
+def _org(organisation_id: int) -> dict:
+    org = db.session.get(Organisation, organisation_id)
+    return {"name": org.name, "uscc": org.uscc}
+
+
+def _response_json(r: RecordResponse) -> dict:
+    return {"bidder": _org(r.organisation_id)["name"], "uscc": _org(r.organisation_id)["uscc"], "kind": r.kind,
+            "key_id": r.key_id or None, "signature": r.signature or None, "text": r.text or None,
+            "answer": r.answer or None, "at": _iso(r.at), "answered_at": _iso(r.answered_at)}
+
+
+def verify_record(record: dict, platform_manifest: dict) -> None:
+    """Check a published record's platform signature offline (``{"body", "signature", "kid"}``).
+
+    :raises ValueError: unknown key or bad signature
+    """
+    entry = next((e for e in platform_manifest.get("signing", []) if e.get("kid") == record.get("kid")), None)
+    if entry is None:
+        raise ValueError(f"{record.get('kid')} is not one of the platform's keys")
+    try:
+        Ed25519PublicKey.from_public_bytes(container.b64d(entry["public_key"], length=32)).verify(
+            container.b64d(record["signature"], length=64), RECORD_CONTEXT + container.canonical(record["body"]))
+    except (InvalidSignature, container.PackageError, KeyError):
+        raise ValueError("the opening record's signature does not verify") from None
+
