@@ -74,3 +74,41 @@ def bid_withdraw(bid_id):
         db.session.rollback()
         flash(f"{err.detail} ({err.rule or err.code})")
     return redirect(url_for("bidding_pages.bid", bid_id=bid_id))
+
+
+# --- the remote opening -------------------------------------------------------------------------
+
+@bp.get("/opening/<int:lot_id>")
+@permission("pages.bidding.hall")
+def hall(lot_id):
+    """The opening hall: live status (bidding/static/hall.js); every action goes through the API."""
+    from bidding.permissions import in_opening
+    from bidding.services import hall as hall_service
+    from core.errors import NotFound
+    from core.permissions import holds_grant
+    from trading.models import Lot
+
+    lot = db.session.get(Lot, lot_id)
+    try:
+        state = hall_service.snapshot(lot_id=lot_id, user=g.user)
+    except NotFound:
+        state = None
+    role = {"host": holds_grant(g.user, frozenset({"opening_host"}), lot),
+            "bidder": g.user.role == "bidder" and in_opening(g.user, lot),
+            "custodian": holds_grant(g.user, frozenset({"opening_host", "custodian"}), lot) and lot.unseal_remedy}
+    return render_template("bidding/hall.html", lot=lot, state=state, role=role,
+                           state_json=json.dumps(state, ensure_ascii=False) if state else "null")
+
+
+@bp.get("/opening/<int:lot_id>/record")
+@permission("pages.bidding.record")
+def opening_record(lot_id):
+    """The public opening record: the final one, or the opening table while bidders confirm."""
+    from bidding.services import record
+    from trading.models import Lot
+
+    lot = db.session.get(Lot, lot_id)
+    row = record.record_of(lot_id)
+    return render_template("bidding/opening_record.html", lot=lot, record=row,
+                           record_json=json.dumps({"body": row.body, "digest": row.digest, "kid": row.kid,
+                                                   "signature": row.signature}, indent=2, ensure_ascii=False))
