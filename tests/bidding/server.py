@@ -18,11 +18,12 @@ class Gunicorn:
     """``gunicorn wsgi:app`` with gthread workers in its own process group, so ``kill -9`` takes
     the master and every worker at once, mid-request."""
 
-    def __init__(self, config: dict, tmp: Path, *, storage_dir: Path, upload_dir: Path, workers: int = 2):
+    def __init__(self, config: dict, tmp: Path, *, storage_dir: Path, upload_dir: Path, workers: int = 2,
+                 threads: int = 4):
         self.env = worker_env(config, tmp)
         self.env.update({"GGZY_STORAGE_DIR": str(storage_dir), "GGZY_UPLOAD_DIR": str(upload_dir),
                          "GGZY_BROKER_URL": "memory://"})
-        self.port, self.tmp, self.workers, self.proc = free_port(), tmp, workers, None
+        self.port, self.tmp, self.workers, self.threads, self.proc = free_port(), tmp, workers, threads, None
 
     @property
     def url(self) -> str:
@@ -32,7 +33,7 @@ class Gunicorn:
         log = open(self.tmp / "gunicorn.log", "ab")  # noqa: SIM115 (kept for the process's life)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{self.port}", "-w", str(self.workers),
-             "-k", "gthread", "--threads", "4", "--timeout", "60",
+             "-k", "gthread", "--threads", str(self.threads), "--timeout", "60",
              "--no-control-socket", "wsgi:app"],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
