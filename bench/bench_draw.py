@@ -104,9 +104,7 @@ def _one_draw(org_ids: list[int], rng: random.Random, number: int) -> tuple[floa
     sel.run(seed_hex=seed, snapshot=draw.snapshot, exclusions=draw.exclusions, quotas=draw.quotas)
     total = time.perf_counter() - started
     started = time.perf_counter()
-    rows = snapshot.candidate_rows(draw.quotas)
-    lot = snapshot.lot_context(draw)
-    snapshot.facts(draw, rows, lot)
+    snapshot.read_inputs(draw)
     reads = time.perf_counter() - started
     db.session.rollback()
     return total * 1000, reads * 1000

@@ -8,6 +8,7 @@ published exclusion list (pseudonym + reason codes, never names).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 #: reason code → the rule it applies (shown to supervisors and in the published exclusion list)
@@ -114,16 +115,37 @@ _CHECKS = (
 )
 
 
+def parties(lot: LotContext) -> set:
+    """Every organisation an expert's employer must not be (tenderee, agency, bidders, supervisors)."""
+    return {lot.tenderee_uscc, lot.agency_uscc} | lot.bidder_usccs | lot.supervising_usccs
+
+
+def row_check(lot: LotContext) -> Callable[[str, str, str], bool]:
+    """``clear(status, employer_uscc, region)``: the part of the fast path that needs only the
+    expert's own row, with the lot's parties and region prefixes prepared once.
+
+    The draw calls it on every candidate row and builds :class:`ExpertFacts` only for rows that fail
+    it or that have a declaration, penalty or sitting on record; everyone else is plainly clear.
+    """
+    barred_orgs, exclude = parties(lot), tuple(lot.region_exclude)
+    include = tuple(lot.region_include) or ("",)  # no include rule: every region qualifies
+
+    def clear(status: str, employer_uscc: str, region: str) -> bool:
+        return (status == "active" and employer_uscc not in barred_orgs and not region.startswith(exclude)
+                and region.startswith(include))
+    return clear
+
+
 def exclusions(experts: list[ExpertFacts], lot: LotContext) -> dict[int, list[str]]:
     """expert id → reasons, for the barred experts only.
 
     Most of a large candidate set is plainly clear; :func:`_plainly_clear` lets those skip the twelve
     checks.  It only ever answers "clear" when :func:`reasons` would (a property test holds them equal).
     """
-    parties = {lot.tenderee_uscc, lot.agency_uscc} | lot.bidder_usccs | lot.supervising_usccs
+    clear_row = row_check(lot)
     out = {}
     for expert in experts:
-        if _plainly_clear(expert, lot, parties):
+        if _plainly_clear(expert, lot, clear_row):
             continue
         found = reasons(expert, lot)
         if found:
@@ -131,9 +153,8 @@ def exclusions(experts: list[ExpertFacts], lot: LotContext) -> dict[int, list[st
     return out
 
 
-def _plainly_clear(e: ExpertFacts, lot: LotContext, parties: set) -> bool:
-    return (e.status == "active" and e.employer_uscc not in parties and not e.relative_orgs
-            and not e.relative_persons and not e.interest_orgs and not e.interest_persons and not e.credit_kinds
-            and (lot.frequency_limit is None or e.tenderee_count_12m <= lot.frequency_limit)
-            and not any(e.region.startswith(p) for p in lot.region_exclude)
-            and (not lot.region_include or any(e.region.startswith(p) for p in lot.region_include)))
+def _plainly_clear(e: ExpertFacts, lot: LotContext, clear_row) -> bool:
+    return (clear_row(e.status, e.employer_uscc, e.region)
+            and not e.relative_orgs and not e.relative_persons and not e.interest_orgs
+            and not e.interest_persons and not e.credit_kinds
+            and (lot.frequency_limit is None or e.tenderee_count_12m <= lot.frequency_limit))

@@ -62,10 +62,12 @@ class Expert(db.Model):
 
 
 class ExpertSpecialty(db.Model):
-    """Expert × specialty; indexed by code so a draw reads only the quota's part of a large pool."""
+    """Expert × specialty; indexed by (code, expert) so a draw reads only the quota's part of a large
+    pool, and the pseudonym look-up at the reveal reads the index alone."""
 
     __tablename__ = "experts_expert_specialties"
-    __table_args__ = (UniqueConstraint("expert_id", "code"), Index("ix_experts_expert_specialties_code", "code"))
+    __table_args__ = (UniqueConstraint("expert_id", "code"),
+                      Index("ix_experts_expert_specialties_code", "code", "expert_id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     expert_id: Mapped[int] = mapped_column(ForeignKey("experts_experts.id"), index=True)
     code: Mapped[str] = mapped_column(String(20))
@@ -85,9 +87,13 @@ class Declaration(db.Model):
 
 
 class CreditEvent(db.Model):
-    """A credit record (penalty, warning, praise); penalties bar the expert (PBE Art.12(4))."""
+    """A credit record (penalty, warning, praise); penalties bar the expert (PBE Art.12(4)).
+
+    Indexed by (kind, expert) because every draw reads the penalised experts of the whole pool.
+    """
 
     __tablename__ = "experts_credit_events"
+    __table_args__ = (Index("ix_experts_credit_events_kind_expert", "kind", "expert_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     expert_id: Mapped[int] = mapped_column(ForeignKey("experts_experts.id"), index=True)
     kind: Mapped[str] = mapped_column(String(30))

@@ -83,19 +83,30 @@ def entry_nonce(*, salt: bytes, expert_id: int) -> str:
 
 
 def pseudonyms(*, salt: bytes, expert_ids: Iterable[int]) -> dict[int, str]:
-    """``pseudonym(entry_nonce(id))`` for many ids: byte for byte the same values, computed from
-    precomputed HMAC and hash states, because a draw names every one of thousands of candidates."""
-    inner = hmac.new(salt, digestmod=hashlib.sha256)
-    outer = hashlib.sha256(DOM_PSEUDONYM + (32).to_bytes(4, "big"))
+    """``pseudonym(entry_nonce(id))`` for many ids: byte for byte the same values (known-answer tests
+    hold it), computed from precomputed hash states, because a draw names thousands of candidates."""
+    inner, outer = _hmac_states(salt)
+    base = hashlib.sha256(DOM_PSEUDONYM + (32).to_bytes(4, "big"))
     out = {}
     for expert_id in expert_ids:
         raw = str(expert_id).encode()
-        nonce = inner.copy()
-        nonce.update(raw)
-        name = outer.copy()
+        nonce_in = inner.copy()
+        nonce_in.update(raw)
+        nonce = outer.copy()
+        nonce.update(nonce_in.digest())
+        name = base.copy()
         name.update(nonce.digest() + len(raw).to_bytes(4, "big") + raw)
         out[expert_id] = name.hexdigest()
     return out
+
+
+def _hmac_states(key: bytes) -> tuple:
+    """HMAC-SHA256 (RFC 2104) inner and outer hash states after absorbing the padded key; copying
+    them is much cheaper than a new ``hmac`` object per message."""
+    if len(key) > 64:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(64, b"\0")
+    return (hashlib.sha256(bytes(b ^ 0x36 for b in key)), hashlib.sha256(bytes(b ^ 0x5C for b in key)))
 
 
 def seed(*, contributions: dict[str, str], lot_id: int, draw_number: int, snapshot_hash: str,
@@ -188,8 +199,7 @@ def run(*, seed_hex: str, snapshot: list[dict], exclusions: list[dict], quotas: 
     shuffles, members = [], []
     for index, quota in enumerate(quotas):
         code = quota["specialty"]
-        candidates = sorted(e["p"] for e in snapshot
-                            if e["p"] not in excluded and e["p"] not in taken and matches(e["s"], code))
+        candidates = _serving(snapshot, code, excluded | taken)
         if len(candidates) < quota["count"]:
             raise SelectionError(f"quota {code}: {len(candidates)} eligible candidates for {quota['count']} seats")
         shuffle = QuotaShuffle(code, quota["count"], candidates, words(seed_hex, f"quota:{index}:{code}"))
@@ -198,6 +208,22 @@ def run(*, seed_hex: str, snapshot: list[dict], exclusions: list[dict], quotas: 
         shuffles.append(shuffle)
         members.append(chosen)
     return Draw(seed_hex, quotas, members, shuffles)
+
+
+def _serving(snapshot: list[dict], code: str, unavailable: set[str]) -> list[str]:
+    """Sorted pseudonyms of the entries serving ``code`` (:func:`matches`, written out as a loop
+    because a draw runs it over thousands of entries per quota) that are not ``unavailable``."""
+    out = []
+    for entry in snapshot:
+        p = entry["p"]
+        if p in unavailable:
+            continue
+        for s in entry["s"]:
+            if s.startswith(code):
+                out.append(p)
+                break
+    out.sort()
+    return out
 
 
 def replace(draw: Draw, *, specialty: str, unavailable: set[str], start: int) -> tuple[str, int, list[str]]:

@@ -60,6 +60,7 @@ def upgrade():
     )
     with op.batch_alter_table('experts_credit_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_experts_credit_events_expert_id'), ['expert_id'], unique=False)
+        batch_op.create_index('ix_experts_credit_events_kind_expert', ['kind', 'expert_id'], unique=False)
 
     op.create_table('experts_declarations',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -85,7 +86,7 @@ def upgrade():
     sa.UniqueConstraint('expert_id', 'code', name=op.f('uq_experts_expert_specialties_expert_id_code'))
     )
     with op.batch_alter_table('experts_expert_specialties', schema=None) as batch_op:
-        batch_op.create_index('ix_experts_expert_specialties_code', ['code'], unique=False)
+        batch_op.create_index('ix_experts_expert_specialties_code', ['code', 'expert_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_experts_expert_specialties_expert_id'), ['expert_id'], unique=False)
 
     op.create_table('experts_draws',
@@ -190,6 +191,7 @@ def downgrade():
 
     op.drop_table('experts_declarations')
     with op.batch_alter_table('experts_credit_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_experts_credit_events_kind_expert')
         batch_op.drop_index(batch_op.f('ix_experts_credit_events_expert_id'))
 
     op.drop_table('experts_credit_events')

@@ -54,3 +54,10 @@ def test_snapshot_result_and_reserve_order_are_unchanged():
                    quotas=QUOTAS)
     assert sel.canonical_hash(draw.result()) == RESULT_HASH
     assert sel.replace(draw, specialty="A01", unavailable=set(), start=3) == (FIRST_RESERVE, 3, [])
+
+
+def test_batch_pseudonyms_handle_any_salt_length_like_hmac():
+    """RFC 2104 hashes keys longer than the block; the batch path must agree for every length."""
+    for salt in (b"", b"k", b"k" * 64, b"k" * 65, bytes(range(200))):
+        expected = {i: sel.pseudonym(expert_id=i, nonce_hex=sel.entry_nonce(salt=salt, expert_id=i)) for i in (3, 40)}
+        assert sel.pseudonyms(salt=salt, expert_ids=[3, 40]) == expected
