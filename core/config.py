@@ -67,6 +67,8 @@ def defaults() -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+        #: the opening hall's live stream ends after this many seconds and the browser reconnects
+        "GGZY_SSE_MAX_SECONDS": 55,
     }
 
 

@@ -34,6 +34,7 @@ def app_config(**extra) -> dict:
         "GGZY_STORAGE_DIR": str(TMP / "storage"),
         "GGZY_INSTANCE_DIR": str(TMP),
         "SERVER_NAME": None,
+        "GGZY_SSE_MAX_SECONDS": 3,  # a live stream ends soon, so clients that read it to the end finish
     }
     cfg.update(extra)
     return cfg
