@@ -20,6 +20,10 @@ from tests.bidding.factories import make_custodians, make_lot, register
 from tests.bidding.submitting import Bidder, package, sha
 
 
+#: organisation id -> (sign, encrypt) private keys registered in this world
+_KEYS: dict = {}
+
+
 def build(world: dict) -> None:
     lot = make_lot()
     custodians = make_custodians(lot.id)
@@ -30,12 +34,41 @@ def build(world: dict) -> None:
     world["bidding_lot_id"] = lot.id
     for name in ("bidder", "bidder_b"):
         _submission_objects(lot, world["actors"][name])
+    _opening(world)
 
 
-def _submission_objects(lot, user) -> None:
+def _opening(world: dict) -> None:
+    """A lot in its opening where only ``bidder`` has a bid: ``bidder_b`` must stay outside the hall,
+    and an objection (a response object) the host may answer and nobody else."""
+    import datetime as dt
+
+    from bidding.models import RecordResponse
+    from bidding.services import hall
+    from core.clock import now
+    from core.db import db
+
+    lot = make_lot()
+    custodians = make_custodians(lot.id)
+    services.create_opening_key(lot_id=lot.id)
+    _submission_objects(lot, world["actors"]["bidder"], keys=False)
+    lot.state, lot.bid_deadline = "bidding_closed", now() + dt.timedelta(microseconds=1)
+    db.session.flush()
+    hall.start_opening(lot_id=lot.id)
+    user = world["actors"]["bidder"]
+    db.session.add(RecordResponse(lot_id=lot.id, organisation_id=user.organisation_id, user_id=user.id,
+                                  kind="objection", text="matrix"))
+    for slot, (keeper, _key) in custodians.items():
+        world["actors"][f"opening_{slot}"] = keeper
+
+
+def _submission_objects(lot, user, *, keys: bool = True) -> None:
     sign, encrypt = Ed25519PrivateKey.generate(), X25519PrivateKey.generate()
-    register(user, sign, kind="sign", owner={"organisation_id": user.organisation_id})
-    register(user, encrypt, kind="encrypt", owner={"organisation_id": user.organisation_id})
+    if not keys:  # the organisation's keys are registered already: use them again
+        sign, encrypt = _KEYS[user.organisation_id]
+    else:
+        register(user, sign, kind="sign", owner={"organisation_id": user.organisation_id})
+        register(user, encrypt, kind="encrypt", owner={"organisation_id": user.organisation_id})
+        _KEYS[user.organisation_id] = (sign, encrypt)
     bidder = Bidder.__new__(Bidder)
     bidder.user, bidder.sign, bidder.encrypt = user, sign, encrypt
     with tempfile.TemporaryDirectory() as tmp:
