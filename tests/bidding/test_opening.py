@@ -249,3 +249,29 @@ def test_steps_out_of_order_and_bad_input_are_4xx(app, client, ctx, tmp_path):
                            json={"data_key": data_key(world, b1)}).get_json()["status"] == "unsealed"
         again = client.post(world.url("/unseal"), headers=b1.headers, json={"data_key": data_key(world, b1)})
         assert again.status_code == 409
+
+
+def test_the_agency_sets_the_opening_terms_on_the_draft(app, client, ctx):
+    from decimal import Decimal
+
+    from core.clock import now
+    from tests.factories import bearer, make_user, token_for
+    from trading import services as trading
+
+    agency = make_user("agency")
+    project = trading.create_project(actor=agency, name="开标条款", category="construction", mode="open",
+                                     region="330200", tenderee_name="某招标人",
+                                     lots=[{"name": "一标段", "estimate": Decimal("1000000.00"),
+                                            "bid_deadline": now() + dt.timedelta(days=30)}])
+    lot_id = project.lots[0].id
+    headers = bearer(token_for(agency))
+    resp = client.patch(f"/api/trading/lots/{lot_id}", headers=headers,
+                        json={"decrypt_window_minutes": 45, "unseal_remedy": True, "opening_fields": ["duration_days"]})
+    assert resp.status_code == 200, resp.get_json()
+    body = resp.get_json()
+    assert (body["decrypt_window_minutes"], body["unseal_remedy"], body["opening_fields"]) == (45, True, ["duration_days"])
+    assert body["confirm_window_minutes"] == 15  # the default stays
+    for bad in ({"decrypt_window_minutes": 1}, {"opening_fields": ["Not A Name"]}, {"confirm_window_minutes": 0}):
+        assert client.patch(f"/api/trading/lots/{lot_id}", headers=headers, json=bad).status_code == 422
+    other = bearer(token_for(make_user("agency")))
+    assert client.patch(f"/api/trading/lots/{lot_id}", headers=other, json={"unseal_remedy": False}).status_code == 403
