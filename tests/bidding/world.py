@@ -19,7 +19,6 @@ from bidding import services
 from tests.bidding.factories import make_custodians, make_lot, register
 from tests.bidding.submitting import Bidder, package, sha
 
-
 #: organisation id -> (sign, encrypt) private keys registered in this world
 _KEYS: dict = {}
 
