@@ -172,7 +172,7 @@ def read_inputs(draw: Draw) -> tuple[dict[int, Candidate], av.LotContext, SideFa
 
 
 @contextmanager
-def _gc_paused():
+def gc_paused():
     """Hold the cyclic garbage collector while a freeze builds and drops thousands of short-lived rows.
 
     Nothing here forms reference cycles, so reference counting frees every temporary; left running,
@@ -190,7 +190,7 @@ def _gc_paused():
 
 def freeze(draw: Draw) -> None:
     """Fix the snapshot, exclusions and their hashes (before any contribution is revealed)."""
-    with _gc_paused():
+    with gc_paused():
         rows, lot, side = read_inputs(draw)
         excluded = barred(draw, rows, lot, side)
         names = sel.pseudonyms(salt=bytes.fromhex(draw.salt), expert_ids=rows)
