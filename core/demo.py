@@ -167,7 +167,7 @@ def run_demo(*, port: int, setup_only: bool = False) -> int:
                           "--loglevel=WARNING"], env=env),
         subprocess.Popen(ggzy + ["scheduler"], env=env),
         subprocess.Popen([sys.executable, "-m", "gunicorn", "wsgi:app", "-b", f"127.0.0.1:{port}",
-                          "-k", "gthread", "-w", "1", "--threads", "8", "--log-level", "warning"], env=env),
+                          "-k", "gthread", "-w", "1", "--threads", "32", "--log-level", "warning"], env=env),
     ]
     _print_logins(port)
     return _supervise(procs)
@@ -178,7 +178,11 @@ def _print_logins(port: int) -> None:
     click.echo(f"password for every demo user: {DEMO_PASSWORD}")
     for email, name, role, _org in USERS:
         click.echo(f"  {role:13} {email:24} {name}")
-    click.echo("supervisor and admin sign in with a one-time code too: `ggzy demo-code EMAIL` prints it.")
+    click.echo("supervisor, admin and agency (an opening host holds a key share) sign in with a one-time code "
+               "too: `ggzy demo-code EMAIL` prints it.")
+    click.echo("opening hall: a demo lot's deadline is a few minutes away; when it passes, open /agency as "
+               "agency@demo.ggzy (the host) and 'My bids' as bidder1@demo.ggzy; the data keys to paste are in "
+               "instance/demo-bids/.  A finished opening and its signed record are on the portal already.")
     click.echo("Ctrl-C stops web, worker and scheduler.\n")
 
 

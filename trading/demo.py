@@ -68,14 +68,16 @@ def seed() -> None:
     demo_lot(actor=cast["agency"])
 
 
-def _project(actor, spec, deadline: dt.datetime, *, publish: bool = True) -> list:
+def _project(actor, spec, deadline: dt.datetime, *, publish: bool = True, terms: dict | None = None) -> list:
+    """``terms``: opening terms for every lot (trading/models.py), fixed before publication."""
     name, region, tenderee, category, mode, lots = spec
     project = services.create_project(
         actor=actor, name=name, category=category, mode=mode, region=region, tenderee_name=tenderee,
         tenderee_contact="0574-87000000", funding="财政资金" if category == "gov_procurement" else "国有资金",
         description=f"{tenderee}就{name}进行公开招标，欢迎符合资格条件的潜在投标人参加。",
         lots=[{"name": n, "estimate": Decimal(e), "bid_deadline": deadline,
-               "bond_amount": (Decimal(e) * Decimal("0.01")).quantize(Decimal("1"))} for n, e in lots])
+               "bond_amount": (Decimal(e) * Decimal("0.01")).quantize(Decimal("1")), **(terms or {})}
+              for n, e in lots])
     for lot in project.lots:
         services.upload_document(actor=actor, lot=lot, filename=f"{name}{lot.name}招标文件.pdf", data=PDF)
         _assign_duties(actor, lot)
@@ -134,9 +136,12 @@ def _seed_blacklist(supervisor) -> None:
                        decision="甬发改罚〔2026〕3号", starts_at=start)
 
 
-def demo_lot(*, actor) -> object:
-    """Publish a lot under the short demo procedure: the deadline is a few minutes away."""
+def demo_lot(*, actor, **terms) -> object:
+    """Publish a lot under the short demo procedure: the deadline is a few minutes away.
+
+    ``terms``: its opening terms (``opening_fields``, ``confirm_window_minutes``…).
+    """
     deadline = now() + dt.timedelta(minutes=8)
     spec = ("演示：宁波市海曙区口袋公园建设工程（短周期）", "330203", "宁波市海曙区园林局", "demo", "open",
             [("施工标段", "980000.00")])
-    return _project(actor, spec, deadline)[0]
+    return _project(actor, spec, deadline, terms=terms)[0]

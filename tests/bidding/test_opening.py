@@ -275,3 +275,30 @@ def test_the_agency_sets_the_opening_terms_on_the_draft(app, client, ctx):
         assert client.patch(f"/api/trading/lots/{lot_id}", headers=headers, json=bad).status_code == 422
     other = bearer(token_for(make_user("agency")))
     assert client.patch(f"/api/trading/lots/{lot_id}", headers=other, json={"unseal_remedy": False}).status_code == 403
+
+
+def test_catch_up_after_a_restart_opens_closes_and_finishes(app, client, ctx, tmp_path):
+    """Lost events and jobs (a worker or scheduler down at the wrong moment) are caught up by the
+    periodic ``bidding.start_due_openings``: start, window end and confirmation end."""
+    from bidding.tasks import start_due_openings
+    from trading import services as trading
+
+    world = make_opening(confirm=1)
+    b1, _b2, _b3 = add_bidders(client, world, tmp_path, 3, bond=False)
+    t0 = after_deadline(world)
+    with frozen(t0):
+        lot = db.session.get(Lot, world.lot_id)
+        trading.close_bidding(lot_id=lot.id)
+        db.session.commit()  # committed without dispatching: the start event is "lost"
+        assert db.session.get(OpeningSession, world.lot_id) is None
+        assert start_due_openings() == {str(world.lot_id): "started"}
+        client.post(world.url("/bidder-list"), headers=world.host_headers)
+        client.post(world.url("/window"), headers=world.host_headers)
+        client.post(world.url("/unseal"), headers=b1.headers, json={"data_key": data_key(world, b1)})
+    with frozen(t0 + dt.timedelta(minutes=31)):
+        assert start_due_openings() == {str(world.lot_id): "window_closed"}
+    with frozen(t0 + dt.timedelta(minutes=33)):
+        assert start_due_openings() == {str(world.lot_id): "record_closed"}
+        assert start_due_openings() == {}  # nothing left to do
+    db.session.expire_all()
+    assert db.session.get(Lot, world.lot_id).state == "opened"

@@ -46,6 +46,11 @@ def test_demo_serves_site_api_and_health(tmp_path):
         assert {k["kind"] for k in keys} == {"sign", "encrypt"}, "demo bidders have registered keys"
         assert (tmp_path / "instance/keys/demo/bidder1@demo.ggzy/sign.pem").stat().st_mode & 0o077 == 0
         assert "bidder1@demo.ggzy" in (tmp_path / "demo.log").read_text(), "the demo prints its sign-ins"
+        records = [r.json() for r in (_get(f"{base}/api/bidding/lots/{n}/opening-record") for n in range(1, 30))
+                   if r is not None and r.status_code == 200]
+        assert [r["kind"] for r in records] == ["final"], "one demo opening is run to its signed record"
+        assert len(records[0]["body"]["bids"]) == 3 and records[0]["body"]["responses"]
+        assert list((tmp_path / "instance/demo-bids").glob("*.data-key.txt")), "data keys for the live opening"
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
