@@ -35,8 +35,8 @@ SPECIALTIES = [
     ("B01", "工程经济"), ("B0101", "工程造价"),
     ("C01", "医疗器械"), ("C0101", "医疗影像设备"),
 ]
-#: specialty codes in turn for the 60 experts (rail 14, building 12, municipal 12, cost 12, medical 10)
-ASSIGNMENT = ["A0301"] * 14 + ["A0101"] * 12 + ["A0102"] * 12 + ["B0101"] * 12 + ["C0101"] * 10
+#: specialty codes in turn for the 60 experts (building 12, municipal 12, rail 14, cost 12, medical 10)
+ASSIGNMENT = ["A0101"] * 12 + ["A0102"] * 12 + ["A0301"] * 14 + ["B0101"] * 12 + ["C0101"] * 10
 #: (USCC body without the check character, employer, region)
 EMPLOYERS = [
     ("12330200MB1A00017", "宁波市建筑设计研究院", "330203"),
@@ -55,8 +55,8 @@ TITLES = ["高级工程师", "正高级工程师", "教授级高级工程师", "
 #: demo organisations (by name, from core/demo.py) some experts are tied to, and how
 TIES = {0: ("employer", "浙江华东建设集团有限公司"), 1: ("employer", "宁波市轨道交通集团有限公司"),
         2: ("relative", "宁波宏远市政工程有限公司"), 3: ("interest", "杭州恒达建筑工程有限公司")}
-EXPERT_LOGIN = ("expert@demo.ggzy", 15)  # 钱专家 is entry 15 (a building expert)
-DRAW_QUOTAS = [{"specialty": "A03", "count": 3}, {"specialty": "B01", "count": 2}]
+EXPERT_LOGIN = ("expert@demo.ggzy", 6)  # 钱专家 is entry 6 (a building expert)
+DRAW_QUOTAS = [{"specialty": "A01", "count": 3}, {"specialty": "B01", "count": 2}]
 
 
 def seed() -> None:
@@ -105,7 +105,7 @@ def _fields(i: int) -> dict:
               "title": title, "senior_title": True, "years": 8 + (i * 5) % 23, "employer_uscc": identity.make_uscc(body),
               "employer_name": employer, "region": region, "specialties": [code],
               "phone": f"1395740{i:04d}"}
-    if i % 9 == 4:  # some rail and building experts also hold the parent-level cost specialty
+    if i % 9 == 4:  # some experts also hold the cost specialty
         fields["specialties"] = [code, "B0101"]
     return fields
 
@@ -126,7 +126,8 @@ def _admit(manager, i: int) -> Expert:
 
 
 def _tie(fields: dict, i: int) -> None:
-    """Tie entries 0–3 to demo organisations so a draw against those bidders excludes them, with reasons."""
+    """Tie building experts 0–3 to demo organisations, so a draw against those bidders (or that
+    tenderee) excludes them, with reasons."""
     kind, org_name = TIES.get(i, (None, None))
     uscc = _org_uscc(org_name) if org_name else None
     if uscc is None:
@@ -138,7 +139,7 @@ def _tie(fields: dict, i: int) -> None:
 
 
 def _statuses(manager, experts: list[Expert]) -> None:
-    """One rail expert suspended, one banned with the penalty on record (set once)."""
+    """One building expert suspended, one banned with the penalty on record (set once)."""
     suspended, banned = experts[4], experts[5]
     if suspended.status == "active":
         services.set_status(actor=manager, expert=suspended, status="suspended", reason="演示：本人申请暂停一年")
@@ -176,11 +177,14 @@ def _draw(lot) -> Draw:
 
 
 def _bidders(lot_id: int) -> list[int]:
-    """The lot's bidders as the bidding domain reports them (``bidder_sources``); without any, the
-    organisations that downloaded its documents stand in, so the demo's avoidance has parties to test."""
+    """The lot's bidders: from ``bidder_sources`` when the bidding domain registers one (request_draw
+    adds those itself), else its standing bids, else the organisations that downloaded its documents."""
+    from bidding.models import Bid
     from trading.models import Download
 
     if any(source(lot_id) for source in services.bidder_sources):
-        return []  # request_draw adds them itself
-    query = select(Download.organisation_id).where(Download.lot_id == lot_id, Download.organisation_id.is_not(None))
-    return sorted(set(db.session.scalars(query)))
+        return []
+    bids = select(Bid.organisation_id).where(Bid.lot_id == lot_id, Bid.active_key.is_not(None))
+    downloads = select(Download.organisation_id).where(Download.lot_id == lot_id,
+                                                       Download.organisation_id.is_not(None))
+    return sorted(set(db.session.scalars(bids))) or sorted(set(db.session.scalars(downloads)))
