@@ -253,7 +253,6 @@ def decrypt_share(share, key, out):
     """Decrypt one share with your private key; keep the result as secret as the key itself."""
     import os
 
-
     with _refusals():
         try:
             record = json.loads(share.read_text())

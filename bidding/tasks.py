@@ -20,6 +20,7 @@ from core.audit import audit
 from core.errors import DomainError
 from core.events import commit, subscriber
 from core.scheduler import register_periodic
+from experts import services as experts_services
 from trading.services import bid_counters
 
 logger = logging.getLogger(__name__)
@@ -119,3 +120,5 @@ register_periodic("bidding-collect-uploads", 600, "bidding.collect_uploads")
 register_periodic("bidding-start-due-openings", 60, "bidding.start_due_openings")
 if services.count_standing_bids not in bid_counters:
     bid_counters.append(services.count_standing_bids)
+if hall.bidders_of not in experts_services.bidder_sources:  # the draw avoids the bidders' employees
+    experts_services.bidder_sources.append(hall.bidders_of)

@@ -91,7 +91,7 @@
   }
 
   for (const el of root.querySelectorAll("[data-stage-only]")) {
-    el.hidden = el.dataset.stageOnly !== stage;
+    el.hidden = !el.dataset.stageOnly.split(" ").includes(stage);
   }
   for (const button of root.querySelectorAll("button[data-url]")) {
     button.addEventListener("click", () => call(api + button.dataset.url, {}));
@@ -101,6 +101,13 @@
     unseal.addEventListener("submit", (ev) => {
       ev.preventDefault();
       call(api + "/opening/unseal", {data_key: unseal.elements.data_key.value.trim()});
+    });
+  }
+  const remedy = document.getElementById("remedy-form");
+  if (remedy) {
+    remedy.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      call(api + "/opening/remedy", {share: remedy.elements.share.value.trim()});
     });
   }
   const objection = document.getElementById("objection-form");

@@ -302,3 +302,15 @@ def test_catch_up_after_a_restart_opens_closes_and_finishes(app, client, ctx, tm
         assert start_due_openings() == {}  # nothing left to do
     db.session.expire_all()
     assert db.session.get(Lot, world.lot_id).state == "opened"
+
+
+def test_the_expert_draw_learns_the_lots_bidders(app, client, ctx, tmp_path):
+    from experts import services as experts
+
+    world = make_opening()
+    bidders = add_bidders(client, world, tmp_path, 3, bond=False)
+    expected = sorted(b.org_id for b in bidders)
+    assert [source(world.lot_id) for source in experts.bidder_sources] == [expected]  # standing bids
+    with frozen(after_deadline(world)):
+        close_at_deadline(world)
+    assert [source(world.lot_id) for source in experts.bidder_sources] == [expected]  # extracted at the opening

@@ -47,6 +47,7 @@ def test_hall_page_by_role_and_stage(app, tmp_path):
         assert browsers["outsider"].get(hall_page).status_code == 403
         html = browsers["host"].get(hall_page).get_data(as_text=True)
         assert 'data-testid="host-actions"' in html and 'data-testid="bidder-actions"' not in html
+        assert 'data-testid="remedy"' not in html  # this tender has no remedy plan
         assert all(price not in html for price in f["prices"].values())
         api.post(f"/api/bidding/lots/{lot}/opening/bidder-list", headers=f["host_headers"])
         api.post(f"/api/bidding/lots/{lot}/opening/window", headers=f["host_headers"])
