@@ -18,6 +18,7 @@ import hashlib
 import logging
 import os
 import uuid
+from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -42,6 +43,8 @@ logger = logging.getLogger(__name__)
 MIN_PACKAGE = 8 + 4 + 2 + 64
 PACKAGE_MAX = 2 * 1024**3
 CHUNK_MAX = 64 * 1024 * 1024
+#: what the package check's small reads are served from (magic, length, manifest, signature)
+BLOCK = 64 * 1024
 
 
 def _cfg(name: str, default: int) -> int:
@@ -165,56 +168,96 @@ def finish_upload(*, upload: Upload, actor, ip: str = "", user_agent: str = "") 
     check_open(lot, at=at)
     organisation = actor.organisation
     check_eligible(lot=lot, organisation=organisation, at=at)
-    report = _check_assembled(upload, organisation.id)
-    standing = active_bid(lot_id=lot.id, organisation_id=organisation.id)
-    if standing is not None and standing.package_sha256 == upload.sha256:
-        upload.state, upload.bid_id = "finished", standing.id
-        return standing, False
-    info = _store(upload)
+    report, spool = _check_assembled(upload, organisation.id)
+    try:
+        standing = active_bid(lot_id=lot.id, organisation_id=organisation.id)
+        if standing is not None and standing.package_sha256 == upload.sha256:
+            upload.state, upload.bid_id = "finished", standing.id
+            return standing, False
+        info = _store(upload, spool)
+    finally:
+        if spool is not None:
+            spool.unlink(missing_ok=True)
     bid = _record_bid(upload=upload, lot=lot, organisation=organisation, actor=actor, at=at, report=report,
                       storage_key=info.key, standing=standing, ip=ip, user_agent=user_agent,
                       sha256=upload.sha256, size=upload.size)
     return bid, True
 
 
-def _check_assembled(upload: Upload, organisation_id: int) -> dict:
+def _one_chunk(upload: Upload) -> bool:
+    """The package came as one chunk, whose file name is its verified SHA-256: nothing to assemble."""
+    return chunk_area().chunks(upload.id) == [Chunk(0, upload.size, upload.sha256)]
+
+
+def _check_assembled(upload: Upload, organisation_id: int) -> tuple[dict, Path | None]:
+    """Check the assembled package.  Several chunks are checked, hashed and spooled in the same pass
+    (returned spool: the store adopts it), so the package is read once, not once more to store it."""
     try:
         reader = chunk_area().open(upload.id, upload.size)
     except ChunkError as err:
         raise _chunk_error(err) from None
+    spool = None if _one_chunk(upload) else get_storage().spool_path()
     try:
-        report = validate_package(lot_id=upload.lot_id, stream=reader, organisation_id=organisation_id)
+        if spool is None:
+            return validate_package(lot_id=upload.lot_id, stream=reader, organisation_id=organisation_id), None
+        return _check_spooling(upload, reader, spool, organisation_id), spool
     finally:
         reader.close()
+
+
+def _check_spooling(upload: Upload, reader, spool: Path, organisation_id: int) -> dict:
+    """:raises UploadError: the assembled bytes are not the declared package (the spool is removed)"""
+    spool.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(spool, "xb") as out:
+            body = _Receiving(reader, out, upload.size)
+            report = validate_package(lot_id=upload.lot_id, stream=body, organisation_id=organisation_id)
+            body.drain()
+        if body.size != upload.size or body.hash.hexdigest() != upload.sha256:
+            raise _hash_mismatch()
+    except BaseException:
+        spool.unlink(missing_ok=True)
+        raise
     return report
 
 
-def _store(upload: Upload):
-    """One streaming write-once put; the store checks the declared size and SHA-256 as it streams
-    (so the whole-file hash is computed once) and keeps nothing on a mismatch.  A package that came
-    as one chunk is already hashed (the chunk's name is its verified SHA-256): the store adopts a
-    hard link to that file (fsync + rename) instead of copying it."""
-    area, store = chunk_area(), get_storage()
+def _hash_mismatch() -> UploadError:
+    return UploadError("the uploaded bytes are not the declared package (size or SHA-256 differ)",
+                       code="package_hash_mismatch")
+
+
+def _store(upload: Upload, spool: Path | None):
+    """Write-once, never a second hash of the package: a spool made by the check is adopted by
+    rename; a package that came as one chunk is already hashed (the chunk's name is its verified
+    SHA-256), so the store adopts a hard link to that file; else (no local spool: S3) one streaming
+    put in which the store checks the declared size and SHA-256 and keeps nothing on a mismatch."""
+    store = get_storage()
     key = package_key(upload.lot_id, upload.sha256)
-    if area.chunks(upload.id) == [Chunk(0, upload.size, upload.sha256)] and (spool := store.spool_path()):
-        try:  # a second name for the chunk (kept until the commit, so a failed finish can be retried)
-            os.link(area.path(upload.id, Chunk(0, upload.size, upload.sha256)), spool)
-        except OSError:
-            pass  # another filesystem (or no hard links): stream it below
-        else:
-            try:
-                return store.adopt(key, spool, size=upload.size, sha256=upload.sha256, write_once=True)
-            except ChecksumMismatch:
-                raise UploadError("the uploaded bytes are not the declared package (size or SHA-256 differ)",
-                                  code="package_hash_mismatch") from None
-    reader = area.open(upload.id, upload.size)
     try:
-        return store.put(key, reader, length=upload.size, sha256=upload.sha256, write_once=True)
+        if spool is not None:
+            return store.adopt(key, spool, size=upload.size, sha256=upload.sha256, write_once=True)
+        if _one_chunk(upload) and (link := _link_chunk(upload, store)) is not None:
+            return store.adopt(key, link, size=upload.size, sha256=upload.sha256, write_once=True)
+        reader = chunk_area().open(upload.id, upload.size)
+        try:
+            return store.put(key, reader, length=upload.size, sha256=upload.sha256, write_once=True)
+        finally:
+            reader.close()
     except ChecksumMismatch:
-        raise UploadError("the uploaded bytes are not the declared package (size or SHA-256 differ)",
-                          code="package_hash_mismatch") from None
-    finally:
-        reader.close()
+        raise _hash_mismatch() from None
+
+
+def _link_chunk(upload: Upload, store) -> Path | None:
+    """A second name for the single chunk in the store's spool area (the chunk itself is kept until
+    the commit, so a failed finish can be retried); None on another filesystem or without a spool."""
+    spool = store.spool_path()
+    if spool is None:
+        return None
+    try:
+        os.link(chunk_area().path(upload.id, Chunk(0, upload.size, upload.sha256)), spool)
+    except OSError:
+        return None
+    return spool
 
 
 def _record_bid(*, upload, lot, organisation, actor, at, report, storage_key, standing, ip, user_agent, sha256,
@@ -241,14 +284,14 @@ def _record_bid(*, upload, lot, organisation, actor, at, report, storage_key, st
     bid.receipt = receipts.sign(_receipt_body(bid, organisation), platform_keys())
     if upload is not None:
         upload.state, upload.bid_id = "finished", bid.id
+    audit("bidding.bid_submitted", object_type="bid", object_id=bid.id, actor=actor, lot_id=lot.id,
+          package_sha256=bid.package_sha256)
+    # the outbox row is flushed with the receipt, the upload and the audit row: one flush, not two
     events.record("bidding.bid_submitted", {
         "bid_id": bid.id, "lot_id": lot.id, "organisation_id": organisation.id,
         "package_sha256": bid.package_sha256, "size": bid.size, "received_at": _iso(at),
         "receipt_id": bid.receipt["receipt_id"], "signer_kid": bid.signer_kid,
         "replaces_bid_id": bid.replaces_id})
-    audit("bidding.bid_submitted", object_type="bid", object_id=bid.id, actor=actor, lot_id=lot.id,
-          package_sha256=bid.package_sha256)
-    db.session.flush()
     return bid
 
 
@@ -267,21 +310,46 @@ def _iso(moment: dt.datetime) -> str:
 
 class _Receiving:
     """The request body as the package check reads it, written to ``out`` and hashed on the way, so
-    the bytes are received, checked, hashed and spooled in one pass."""
+    the bytes are received, checked, hashed and spooled in one pass.
+
+    Copies are what a 2 MB body costs here, so: the check's small reads (magic, length, manifest,
+    signature) are served from one small block held here, not each from the server's body reader
+    (which copies what it buffered on every read); a large read is received in one piece of exactly
+    the size asked and handed over as is (a segment is only joined with what was held once)."""
 
     def __init__(self, stream, out, limit: int):
         self.stream, self.out, self.left = stream, out, limit
         self.hash, self.size = hashlib.sha256(), 0
+        self._held, self._at = b"", 0
 
     def read(self, n: int = -1) -> bytes:
-        want = self.left + 1 if n is None or n < 0 else min(n, self.left + 1)  # one more shows excess
-        data = self.stream.read(want) if want > 0 else b""
+        have = len(self._held) - self._at
+        if n is None or n < 0:
+            n = have + max(self.left + 1, 0)
+        if have < n and self.left >= 0:
+            self._hold(self._receive(max(n - have, BLOCK)))
+            have = len(self._held) - self._at
+        if self._at == 0 and have <= n:  # everything held is asked for: no copy
+            data, self._held = self._held, b""
+            return data
+        data = self._held[self._at:self._at + n]
+        self._at += len(data)
+        return data
+
+    def _receive(self, n: int) -> bytes:
+        """Up to ``n`` bytes of the body, never more than one byte past the declared length (that one
+        shows excess), spooled and hashed as they arrive."""
+        data = self.stream.read(min(n, self.left + 1))
         if data:
             self.out.write(data)
             self.hash.update(data)
             self.size += len(data)
             self.left -= len(data)
         return data
+
+    def _hold(self, data: bytes) -> None:
+        rest = self._held[self._at:] if self._at < len(self._held) else b""
+        self._held, self._at = (rest + data if rest else data), 0
 
     def drain(self) -> None:
         while self.read(READ):
@@ -313,8 +381,7 @@ def submit_package(*, user, lot, stream, length: int | None, sha256: str, ip: st
                                       organisation_id=organisation.id if organisation else None)
             body.drain()
         if body.size != length or body.hash.hexdigest() != sha256:
-            raise UploadError("the received bytes are not the declared package (size or SHA-256 differ)",
-                              code="package_hash_mismatch")
+            raise _hash_mismatch()
         at = now()  # every byte is here: the instant of submission
         check_open(lot, at=at)
         check_eligible(lot=lot, organisation=organisation, at=at)

@@ -136,9 +136,11 @@ class LocalStorage(Storage):
         """Under the key lock: an idempotent repeat keeps the old version, else rename in a new one."""
         try:
             with self._locked(key) as vdir:
-                existing = write_once_existing(self._current(key, vdir), source.hexdigest, write_once)
+                newest = _newest_version(vdir)  # one listing serves both the write-once check and the new id
+                current = None if newest is None else _info(self._read_meta(key, vdir, newest))
+                existing = write_once_existing(current, source.hexdigest, write_once)
                 if existing is None:
-                    meta = {"key": key, "version_id": self._next_version(vdir), "size": source.size,
+                    meta = {"key": key, "version_id": self._next_version(newest), "size": source.size,
                             "sha256": source.hexdigest, "content_type": content_type,
                             "created": self._now().isoformat(), "mode": COMPLIANCE if until else None,
                             "retain_until": until.isoformat() if until else None,
@@ -152,10 +154,9 @@ class LocalStorage(Storage):
             tmp.unlink(missing_ok=True)
         return self._reconcile(existing, until, legal_hold)
 
-    def _next_version(self, vdir: Path) -> str:
+    def _next_version(self, last: str | None) -> str:
         """Sortable ids (nanosecond time, strictly increasing per key) so the newest is the largest."""
-        last = max((p.stem for p in vdir.glob("*.json")), default="")
-        stamp = max(time.time_ns(), int(last[:20] or 0) + 1)
+        stamp = max(time.time_ns(), int((last or "")[:20] or 0) + 1)
         return f"{stamp:020d}{uuid.uuid4().hex[:8]}"
 
     def _write_meta(self, vdir: Path, meta: dict) -> None:
@@ -263,7 +264,7 @@ class LocalStorage(Storage):
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _current(self, key: str, vdir: Path) -> ObjectInfo | None:
-        newest = max((p.stem for p in vdir.glob("*.json")), default=None)
+        newest = _newest_version(vdir)
         return None if newest is None else _info(self._read_meta(key, vdir, newest))
 
     def _read_meta(self, key: str, vdir: Path, version_id: str) -> dict:
@@ -293,6 +294,16 @@ def _info(meta: dict) -> ObjectInfo:
                       created=datetime.fromisoformat(created) if created else None,
                       retain_until=datetime.fromisoformat(until) if until else None,
                       legal_hold=bool(meta.get("legal_hold")), write_once=bool(meta.get("write_once")))
+
+
+def _newest_version(vdir: Path) -> str | None:
+    """The newest committed version id (its sidecar's name), or None; one scandir, no glob."""
+    try:
+        with os.scandir(vdir) as entries:
+            return max((e.name[:-5] for e in entries if e.name.endswith(".json") and e.name[0] != "."),
+                       default=None)
+    except FileNotFoundError:
+        return None
 
 
 def _fsync_dir(path: Path) -> None:
