@@ -119,7 +119,8 @@ class BidSubmit(MethodView):
             raise ValidationFailed("X-Package-SHA256 must be the package's SHA-256 (64 hex digits)",
                                    code="package_hash_required")
         request.max_content_length = services.submission.chunk_max()
-        bid, created = services.submit_package(user=g.user, lot=db.session.get(Lot, lot_id), stream=request.stream,
+        bid, created = services.submit_package(user=g.user, lot=db.session.get(Lot, lot_id),
+                                               stream=services.submission.request_body(request),
                                                length=request.content_length, sha256=digest,
                                                ip=request.remote_addr or "", user_agent=request.user_agent.string)
         commit()

@@ -356,6 +356,17 @@ class _Receiving:
             pass
 
 
+def request_body(request):
+    """The body a one-request submission streams.  Under a server that ends the body itself
+    (``wsgi.input_terminated``: gunicorn) its own input, not werkzeug's LimitedStream around it,
+    which zero-fills and copies every read twice (1.4 ms of CPU per 2 MB body measured here);
+    :class:`_Receiving` never reads more than the declared length plus one byte, and the length was
+    checked against ``chunk_max`` first.  Elsewhere (the development server) the safe wrapper."""
+    if request.environ.get("wsgi.input_terminated") and request.content_length is not None:
+        return request.environ["wsgi.input"]
+    return request.stream
+
+
 def submit_package(*, user, lot, stream, length: int | None, sha256: str, ip: str = "",
                    user_agent: str = "") -> tuple[Bid, bool]:
     """Submit a package sent whole in one request: the same checks, store, bid and receipt as an
