@@ -86,6 +86,7 @@ def _init_auth(app: Flask) -> None:
             _second_factor_gate(g.user)
         if request.path.startswith("/api/") and request.method not in ("GET", "HEAD", "OPTIONS"):
             _api_csrf()
+        _refuse_nul_characters()
 
 
 #: what a user who must enrol TOTP may still reach by session before doing so
@@ -100,6 +101,21 @@ def _second_factor_gate(user) -> None:
     if request.endpoint in ENROLMENT_ENDPOINTS or (request.endpoint or "").endswith("static"):
         return
     require_enrolled_second_factor(user)
+
+
+def _refuse_nul_characters() -> None:
+    """Text never contains U+0000: PostgreSQL cannot store it, and no legitimate name, address or
+    reason does.  Refused here once (422 naming the problem) instead of failing in every INSERT."""
+    from core.errors import ValidationFailed
+
+    found = False
+    if request.is_json and request.content_length and request.content_length <= 64 * 1024 * 1024:
+        found = b"\\u0000" in request.get_data(cache=True) or b"\x00" in request.get_data(cache=True)
+    elif request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        found = any("\x00" in value for value in request.form.values())
+    found = found or "\x00" in request.query_string.decode("latin-1") or "%00" in request.query_string.decode("latin-1")
+    if found:
+        raise ValidationFailed("text may not contain the NUL character (U+0000)", code="nul_character")
 
 
 def _api_csrf() -> None:

@@ -198,3 +198,20 @@ def test_audit_listing_is_for_supervisors_and_admins(app, client):
     with app.app_context():
         total = db.session.scalar(select(db.func.count()).select_from(AuditLog))
     assert len(client.get("/api/audit?limit=2", headers=bearer(s_token)).get_json()) == min(2, total)
+
+
+def test_nul_characters_are_refused_before_they_reach_the_database(app, client):
+    """PostgreSQL cannot store U+0000 in text: every such request is a 422, never a 500."""
+    with app.app_context():
+        admin = make_user("admin")
+        headers = bearer(token_for(admin))
+        users_before = db.session.scalar(select(db.func.count(User.id)))
+    resp = client.post("/api/users", headers=headers, json={"email": "nul@test.ggzy", "name": "a\u0000b",
+                                                            "role": "bidder", "password": "x" * 16})
+    assert resp.status_code == 422 and resp.get_json()["error"] == "nul_character"
+    assert client.get("/api/trading/notices?q=%00", headers=headers).status_code == 422
+    form = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.get("/login").get_data(as_text=True))[1]
+    assert form.post("/login", data={"csrf_token": token, "email": "a\u0000@x", "password": "p"}).status_code == 422
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count(User.id))) == users_before  # nothing half-written
