@@ -3,6 +3,14 @@
 Keyword-only functions that flush, never commit, and raise DomainError subclasses citing the
 article.  The public names are re-exported here: callers import ``bidding.services``.
 """
+from bidding.services.bids import (
+    bids_of,
+    collect_uploads,
+    confirm_bid,
+    count_standing_bids,
+    mark_for_reconfirmation,
+    withdraw_bid,
+)
 from bidding.services.bonds import (
     BondRefused,
     bonds_of,
@@ -28,21 +36,15 @@ from bidding.services.opening import (
 from bidding.services.submission import (
     UploadError,
     active_bid,
-    bids_of,
     cancel_upload,
     chunk_area,
-    collect_uploads,
-    confirm_bid,
-    count_standing_bids,
     discard_chunks,
     finish_upload,
-    mark_for_reconfirmation,
     package_key,
     put_chunk,
     start_upload,
     submit_package,
     upload_status,
-    withdraw_bid,
 )
 
 __all__ = [

@@ -1,0 +1,116 @@
+"""After submission: withdraw, re-confirm after an amendment, list an organisation's own bids, count
+the bids standing at the deadline (trading's ``bid_counters`` hook), and collect unfinished uploads.
+
+Split from services/submission.py, which holds the way in (uploads and the moment of submission).
+"""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bidding.models import Bid, Upload
+from bidding.services.eligibility import RULE_WINDOW, check_open
+from bidding.services.submission import _iso, chunk_area
+from core import events
+from core.audit import audit
+from core.clock import now
+from core.db import db
+from core.errors import Conflict
+
+
+def withdraw_bid(*, bid: Bid, actor) -> Bid:
+    """Withdraw before the deadline (招标投标法 第二十九条); the bond falls due for refund in 5 days.
+
+    :raises DeadlinePassed: at or after the deadline
+    :raises Conflict: the bid is not standing (already replaced or withdrawn)
+    """
+    from bidding.services.bonds import refund_due
+    from trading.models import Lot
+
+    lot = db.session.get(Lot, bid.lot_id)
+    at = now()
+    check_open(lot, at=at)
+    if bid.state != "submitted":
+        raise Conflict(f"this bid is {bid.state}, not standing", code="bid_not_standing", rule=RULE_WINDOW)
+    bid.state, bid.active_key, bid.ended_at = "withdrawn", None, at
+    events.record("bidding.bid_withdrawn", {"bid_id": bid.id, "lot_id": bid.lot_id,
+                                            "organisation_id": bid.organisation_id, "withdrawn_at": _iso(at),
+                                            "package_sha256": bid.package_sha256})
+    audit("bidding.bid_withdrawn", object_type="bid", object_id=bid.id, actor=actor, lot_id=bid.lot_id)
+    refund_due(lot_id=bid.lot_id, organisation_id=bid.organisation_id, reason="withdrawn", at=at)
+    db.session.flush()
+    return bid
+
+
+def confirm_bid(*, bid: Bid, actor) -> Bid:
+    """Confirm a standing bid after an amendment (or replace it with a new package instead).
+
+    :raises DeadlinePassed, Conflict
+    """
+    from trading.models import Lot
+
+    check_open(db.session.get(Lot, bid.lot_id), at=now())
+    if bid.state != "submitted":
+        raise Conflict(f"this bid is {bid.state}, not standing", code="bid_not_standing")
+    bid.needs_reconfirmation, bid.confirmed_at = False, now()
+    audit("bidding.bid_confirmed", object_type="bid", object_id=bid.id, actor=actor, lot_id=bid.lot_id)
+    db.session.flush()
+    return bid
+
+
+def bids_of(*, organisation_id: int | None, lot_id: int | None = None) -> list[Bid]:
+    """An organisation's own bids, newest first (nobody else's: 招标投标法 第二十二条)."""
+    if organisation_id is None:
+        return []
+    q = select(Bid).where(Bid.organisation_id == organisation_id).order_by(Bid.id.desc())
+    if lot_id is not None:
+        q = q.where(Bid.lot_id == lot_id)
+    return list(db.session.scalars(q))
+
+
+def count_standing_bids(lot_id: int) -> int:
+    """Bids standing at closing and received before the deadline: trading's ``bid_counters`` hook."""
+    from trading.models import Lot
+
+    lot = db.session.get(Lot, lot_id)
+    if lot is None:
+        return 0
+    return db.session.scalar(select(func.count(Bid.id)).where(
+        Bid.lot_id == lot_id, Bid.state == "submitted", Bid.received_at < lot.bid_deadline)) or 0
+
+
+def mark_for_reconfirmation(*, lot_id: int, amendment_id: int | None = None) -> int:
+    """An amendment changed the documents: every standing bid needs the bidder's re-confirmation."""
+    rows = db.session.scalars(select(Bid).where(Bid.lot_id == lot_id, Bid.state == "submitted")).all()
+    for bid in rows:
+        bid.needs_reconfirmation, bid.confirmed_at = True, None
+    if rows:
+        audit("bidding.bids_need_reconfirmation", object_type="lot", object_id=lot_id,
+              bids=[b.id for b in rows], amendment_id=amendment_id)
+    db.session.flush()
+    return len(rows)
+
+
+def collect_uploads(*, lot_id: int | None = None) -> dict:
+    """Remove upload sessions of lots past their deadline (never bids), and orphaned chunk folders.
+
+    Safe at any time: an open session of a lot still taking bids is left alone.
+    """
+    from trading.models import Lot
+
+    q = select(Upload).join(Lot, Lot.id == Upload.lot_id).where(Lot.bid_deadline <= now())
+    if lot_id is not None:
+        q = q.where(Upload.lot_id == lot_id)
+    area, removed = chunk_area(), 0
+    for upload in db.session.scalars(q).all():
+        area.discard(upload.id)
+        db.session.delete(upload)
+        removed += 1
+    finished = db.session.scalars(select(Upload.id).where(Upload.state == "finished")).all()
+    for upload_id in finished:
+        area.discard(upload_id)
+    known = set(db.session.scalars(select(Upload.id)).all())
+    orphans = [s for s in area.sessions() if s not in known]
+    for session in orphans:
+        area.discard(session)
+    db.session.flush()
+    return {"sessions": removed, "orphans": len(orphans)}
