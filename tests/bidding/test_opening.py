@@ -135,6 +135,12 @@ def test_five_bidders_one_withdraws_three_unseal_one_revoked_record_confirmed(ap
     assert names.count("bidding.bid_unsealed") == 3 and names.count("bidding.unseal_failed") == 1
     assert names.count("bidding.opening_record_published") == 2 and "bidding.opening_started" in names
     assert db.session.scalar(select(AuditLog).where(AuditLog.action == "bidding.hall_sign_in")) is not None
+    from archive.models import ArchivePending, ArchiveRecord
+
+    archived = set(db.session.scalars(select(ArchivePending.name))) | set(db.session.scalars(
+        select(ArchiveRecord.event_name)))
+    assert {"bidding.opening_started", "bidding.bid_unsealed", "bidding.unseal_failed",
+            "bidding.opening_record_published", "bidding.opening_objection"} <= archived  # every step kept
 
 
 def test_fewer_than_three_bids_fail_the_lot_and_tell_the_agency(app, client, ctx, tmp_path):
