@@ -40,8 +40,9 @@ class PublicKey(db.Model):
     kind: Mapped[str] = mapped_column(String(10))  # sign | encrypt
     algorithm: Mapped[str] = mapped_column(String(10))
     public_key: Mapped[str] = mapped_column(String(64))  # base64 of 32 raw bytes
-    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("core_organisations.id"))
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("core_users.id"))
+    #: indexed: every submission and custody check looks keys up by owner
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("core_organisations.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("core_users.id"), index=True)
     registered_by: Mapped[int | None] = mapped_column(ForeignKey("core_users.id"))
     valid_from: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     valid_until: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -36,14 +36,18 @@ def fresh_url(tmp_path):
 
 def test_upgrade_head_matches_the_models(fresh_url, app):
     migrated = create_app(app_config(SQLALCHEMY_DATABASE_URI=fresh_url))
-    with migrated.app_context():
-        command.upgrade(alembic_config(), "head")
-        with db.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True,
-                                    "include_name": lambda n, t, p: n not in NOT_OURS}), db.metadata)
-        if fresh_url.startswith("postgresql"):
-            _audit_is_append_only_in_the_database()
-        db.engine.dispose()
+    try:
+        with migrated.app_context():
+            command.upgrade(alembic_config(), "head")
+            with db.engine.connect() as conn:
+                diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True,
+                                        "include_name": lambda n, t, p: n not in NOT_OURS}), db.metadata)
+            if fresh_url.startswith("postgresql"):
+                _audit_is_append_only_in_the_database()
+            db.engine.dispose()
+    finally:  # a second app made its Celery app the current one: give the suite's back, or later
+        app.extensions["celery"].set_current()  # tasks would run against the migrated database
+        app.extensions["celery"].set_default()
     assert diff == [], f"models and migrations differ: {diff}"
 
 
