@@ -14,7 +14,9 @@ import io
 import json
 import logging
 import math
+import mmap
 import os
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -24,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from monitoring.table import IDENTITY_COLUMNS, BidTable, factorize, from_columns
+from monitoring.table import IDENTITY_COLUMNS, BidTable, CodeBook, from_columns
 
 logger = logging.getLogger(__name__)
 
@@ -44,16 +46,21 @@ class WarningLog:
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
-        self.examples: dict[str, list[str]] = {}
+        self.examples: dict[str, list[tuple[str | int, str]]] = {}
 
-    def add(self, column: str, where: str, value: object) -> None:
+    def add(self, column: str, where: str | int, value: object) -> None:
+        """``where``: a place ("line 3") or a line number, kept as a number so that a part
+        of a file read by a helper process can be renumbered (:func:`_join_parts`)."""
         self.counts[column] += 1
         ex = self.examples.setdefault(column, [])
         if len(ex) < _MAX_EXAMPLES:
-            ex.append(f"{where}: {value!r}")
+            ex.append((where, repr(value)))
 
     def messages(self) -> list[str]:
-        return [f"{col}: {n} bad value(s) ignored (e.g. {'; '.join(self.examples[col])})"
+        def example(where: str | int, value: str) -> str:
+            return f"{'line ' if isinstance(where, int) else ''}{where}: {value}"
+
+        return [f"{col}: {n} bad value(s) ignored (e.g. {'; '.join(example(*e) for e in self.examples[col])})"
                 for col, n in sorted(self.counts.items())]
 
 
@@ -286,7 +293,45 @@ def _release_date(release: dict) -> float | None:
     return None
 
 
-def _release_rows(release: dict, cols: dict[str, list], log: WarningLog, where: str) -> None:
+class OcdsColumns:
+    """The bid rows read from OCDS lines, in typed ``array.array`` buffers (numpy takes them
+    without a conversion pass): numbers (NaN for a missing date or estimate), and ids and
+    contacts as codes of :class:`~monitoring.table.CodeBook`, coded while reading (the codes
+    :func:`~monitoring.table.factorize` gives the same strings in row order)."""
+
+    def __init__(self) -> None:
+        self.books = {"tender_id": CodeBook(), "bidder_id": CodeBook(),
+                      "phone": CodeBook(missing=True), "email": CodeBook(missing=True)}
+        self.codes = {c: array("q") for c in self.books}
+        self.amount = array("d")
+        self.winner = array("b")
+        self.date = array("d")
+        self.estimate = array("d")
+
+    def add_row(self, ocid: str, tid: str, amount: float, winner: bool, date: float | None,
+                est: float | None, phone: str, email: str) -> None:
+        """One bid (the per-bid paths; the clean path extends whole releases)."""
+        for col, value in (("tender_id", ocid), ("bidder_id", tid), ("phone", phone), ("email", email)):
+            self.codes[col].append(self.books[col][value])
+        self.amount.append(amount)
+        self.winner.append(winner)
+        self.date.append(math.nan if date is None else date)
+        self.estimate.append(math.nan if est is None else est)
+
+    def arrays(self, log: WarningLog, parsed: int, lines: int) -> dict:
+        """numpy columns, (codes, values) per coded column, warnings, the JSON line count and
+        the line count: what a helper process sends back (a part of the file)."""
+        out = {"parsed": parsed, "lines": lines, "counts": dict(log.counts), "examples": log.examples,
+               "amount": np.array(self.amount, dtype=np.float64),
+               "winner": np.array(self.winner, dtype=np.int8).astype(bool),
+               "date": np.array(self.date, dtype=np.float64),
+               "estimate": np.array(self.estimate, dtype=np.float64)}
+        for col, book in self.books.items():
+            out[col] = (np.array(self.codes[col], dtype=np.int64), book.values)
+        return out
+
+
+def _release_rows(release: dict, cols: OcdsColumns, log: WarningLog, where: str | int) -> None:
     ocid = release.get("ocid")
     if not isinstance(ocid, str):
         log.add("ocid", where, ocid)
@@ -309,19 +354,12 @@ def _release_rows(release: dict, cols: dict[str, list], log: WarningLog, where: 
             log.add("bid", where, bid.get("id"))
             continue
         cp = contacts.get(tid, {})
-        cols["tender_id"].append(ocid)
-        cols["bidder_id"].append(tid)
-        cols["amount"].append(amount)
-        cols["winner"].append(tid in winners)
-        cols["date"].append(date)
-        cols["estimate"].append(est)
-        cols["phone"].append(str(cp.get("telephone") or ""))
-        cols["email"].append(str(cp.get("email") or "").lower())
+        cols.add_row(ocid, tid, amount, tid in winners, date, est, str(cp.get("telephone") or ""),
+                     str(cp.get("email") or "").lower())
 
 
 #: OCDS files from this size on are read by two processes (one per half of the lines)
 PARALLEL_MIN_BYTES = 64 << 20
-_OCDS_COLUMNS = (*REQUIRED, "date", "estimate", "phone", "email")
 
 
 @contextmanager
@@ -355,45 +393,52 @@ def read_ocds(path: str | Path, progress: Callable[[int], None] | None = None,
 
 
 def _read_ocds(path: Path, progress: Callable[[int], None] | None, parallel: bool | None) -> BidTable:
+    data = _map_file(path)
+    bom = 3 if data[:3] == b"\xef\xbb\xbf" else 0
+    if parallel is None:
+        parallel = len(data) - bom >= PARALLEL_MIN_BYTES and (os.cpu_count() or 1) >= 2
+    mid = 0
+    if parallel and data.find(b"\r", bom) < 0:
+        mid = data.find(b"\n", bom + int((len(data) - bom) * _OWN_SHARE)) + 1
+    if mid <= 0:
+        part = _ocds_part_rows(data, progress, start=bom)
+    else:
+        child = _start_part(path, mid)
+        mine = _ocds_part_rows(data, progress, start=bom, stop=mid)
+        theirs = _part_result(child)
+        if theirs is None:  # the helper process failed: read the second half here
+            theirs = _ocds_part_rows(data, start=mid)
+        part = _join_parts(mine, theirs)
+    del data
+    if not part["parsed"]:
+        cols, log = OcdsColumns(), WarningLog()
+        _read_whole_package(path, cols, log)
+        part = cols.arrays(log, 0, 0)
+    return _part_table(part, path)
+
+
+#: share of the lines the scanning process reads itself when a helper reads the rest (the
+#: helper starts at once, before anything is read, and pays ~0.1 s of interpreter start)
+_OWN_SHARE = 0.55
+
+
+def _map_file(path: Path) -> mmap.mmap | bytes:
+    """The file's bytes, memory-mapped: the lines are decoded where the page cache holds
+    them, instead of being copied into a 350 MB bytes object first."""
     try:
         with open(path, "rb") as fh:
-            data = fh.read()
+            if os.fstat(fh.fileno()).st_size == 0:
+                return b""
+            return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
     except OSError as exc:
         raise InputError(f"cannot open {path}: {exc.strerror or exc}") from exc
-    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
-    if bom:
-        data = data[bom:]
-    if parallel is None:
-        parallel = len(data) >= PARALLEL_MIN_BYTES and (os.cpu_count() or 1) >= 2
-    # the helper gets a little less than half: it pays an interpreter start and a pickle
-    mid = data.find(b"\n", int(len(data) * 0.53)) + 1 if parallel and b"\r" not in data else 0
-    if mid <= 0:
-        cols, log, parsed = _ocds_part_rows(data, 1, progress)
-        if not parsed:
-            _read_whole_package(path, cols, log)
-        return _finish(cols, log, path)
-    first_line = data.count(b"\n", 0, mid) + 1
-    child = _start_part(path, bom + mid, first_line)
-    cols, log, parsed = _ocds_part_rows(data[:mid], 1, progress)
-    mine = _factorized(cols, log, parsed)
-    del cols
-    theirs = _part_result(child)
-    if theirs is None:  # the helper process failed: read the second half here
-        theirs = _factorized(*_ocds_part_rows(data[mid:], first_line))
-    del data
-    if not (mine["parsed"] + theirs["parsed"]):
-        cols, log = {c: [] for c in _OCDS_COLUMNS}, WarningLog()
-        _read_whole_package(path, cols, log)
-        return _finish(cols, log, path)
-    return _join_parts(mine, theirs, path)
 
 
 _CHILD = ("import pickle, sys; from monitoring.io import _ocds_part; "
-          "sys.stdout.buffer.write(pickle.dumps(_ocds_part(sys.argv[1], int(sys.argv[2]), "
-          "int(sys.argv[3])), protocol=5))")
+          "sys.stdout.buffer.write(pickle.dumps(_ocds_part(sys.argv[1], int(sys.argv[2])), protocol=5))")
 
 
-def _start_part(path: Path, offset: int, first_line: int):
+def _start_part(path: Path, offset: int):
     """A helper interpreter reading the lines from byte ``offset`` on (a plain subprocess,
     not multiprocessing: callers need no ``if __name__ == "__main__"`` guard)."""
     import subprocess
@@ -403,7 +448,7 @@ def _start_part(path: Path, offset: int, first_line: int):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [root, *filter(None, [os.environ.get("PYTHONPATH")])])}
     try:
-        return subprocess.Popen([sys.executable, "-c", _CHILD, str(path), str(offset), str(first_line)],
+        return subprocess.Popen([sys.executable, "-c", _CHILD, str(path), str(offset)],
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     except OSError:
         return None
@@ -422,53 +467,42 @@ def _part_result(child) -> dict | None:
     return pickle.loads(out)
 
 
-def _ocds_part_rows(data: bytes, first_line: int, progress: Callable[[int], None] | None = None):
-    """(columns, warnings, number of JSON lines) of the lines in ``data``."""
+def _ocds_part_rows(data: bytes | mmap.mmap, progress: Callable[[int], None] | None = None,
+                    start: int = 0, stop: int | None = None) -> dict:
+    """The rows of the lines in ``data[start:stop]`` as :meth:`OcdsColumns.arrays` (with the
+    warnings, the number of JSON lines and the number of lines, numbered from 1)."""
     from monitoring import ocds_fast
 
-    cols: dict[str, list] = {c: [] for c in _OCDS_COLUMNS}
+    cols = OcdsColumns()
     log = WarningLog()
-    parsed = 0
+    parsed = lineno = 0
     fast = ocds_fast.Reader(cols, log)
-    for lineno, line in enumerate(_byte_lines(data), start=first_line):
+    for lineno, line in enumerate(_byte_lines(data, start, stop), start=1):
         if progress is not None and lineno % 10_000 == 0:
             progress(10_000)
-        if not line.strip():
-            continue
-        if fast.release(line, f"line {lineno}"):
+        if fast.release(line, lineno):
             parsed += 1
+            continue
+        line = bytes(line)
+        if not line.strip():
             continue
         try:
             doc = json.loads(line.decode("utf-8"))
         except ValueError:
-            log.add("json", f"line {lineno}", line.decode("utf-8", "replace")[:40])
+            log.add("json", lineno, line.decode("utf-8", "replace")[:40])
             continue
         parsed += 1
         releases = doc.get("releases") if isinstance(doc, dict) and "releases" in doc else [doc]
         for rel in releases or ():
             if isinstance(rel, dict):
-                _release_rows(rel, cols, log, f"line {lineno}")
-    return cols, log, parsed
+                _release_rows(rel, cols, log, lineno)
+    return cols.arrays(log, parsed, lineno)
 
 
-def _ocds_part(path: str, offset: int, first_line: int) -> dict:
-    """Child process: read the lines of ``path`` from byte ``offset`` on, factorised."""
-    with open(path, "rb") as fh:
-        fh.seek(offset)
-        data = fh.read()
+def _ocds_part(path: str, offset: int) -> dict:
+    """Helper process: the rows of the lines of ``path`` from byte ``offset`` on."""
     with _gc_paused():
-        return _factorized(*_ocds_part_rows(data, first_line))
-
-
-def _factorized(cols: dict[str, list], log: WarningLog, parsed: int) -> dict:
-    out = {"parsed": parsed, "counts": dict(log.counts), "examples": log.examples,
-           "amount": np.array(cols["amount"], dtype=np.float64),
-           "winner": np.array(cols["winner"], dtype=bool),
-           "date": np.array(cols["date"], dtype=np.float64),
-           "estimate": np.array(cols["estimate"], dtype=np.float64)}
-    for c in ("tender_id", "bidder_id", "phone", "email"):
-        out[c] = factorize(cols[c], missing=c in IDENTITY_COLUMNS, all_str=True)
-    return out
+        return _ocds_part_rows(_map_file(Path(path)), start=offset)
 
 
 def _join_codes(a: tuple[np.ndarray, list[str]], b: tuple[np.ndarray, list[str]]):
@@ -486,41 +520,67 @@ def _join_codes(a: tuple[np.ndarray, list[str]], b: tuple[np.ndarray, list[str]]
     return np.concatenate((a[0], remap[b[0]])), values
 
 
-def _join_parts(a: dict, b: dict, path: Path) -> BidTable:
+def _join_parts(a: dict, b: dict) -> dict:
+    """Two parts (first and second half of the lines) as one, in file order."""
+    out = {"parsed": a["parsed"] + b["parsed"], "lines": a["lines"] + b["lines"],
+           "counts": dict(a["counts"]), "examples": {}}
+    for col, n in b["counts"].items():
+        out["counts"][col] = out["counts"].get(col, 0) + n
+    for col in out["counts"]:
+        ex = list(a["examples"].get(col, []))
+        ex.extend((w + a["lines"] if isinstance(w, int) else w, v)  # b's lines follow a's
+                  for w, v in b["examples"].get(col, [])[:_MAX_EXAMPLES - len(ex)])
+        out["examples"][col] = ex
+    for c in ("amount", "winner", "date", "estimate"):
+        out[c] = np.concatenate((a[c], b[c]))
+    for c in ("tender_id", "bidder_id", "phone", "email"):
+        out[c] = _join_codes(a[c], b[c])
+    return out
+
+
+def _part_table(part: dict, path: Path) -> BidTable:
+    """The table of the rows of a whole file (:meth:`OcdsColumns.arrays` layout); the
+    warnings are logged.
+
+    :raises InputError: no usable bid row.
+    """
     log = WarningLog()
-    for part in (a, b):
-        for col, n in part["counts"].items():
-            log.counts[col] += n
-            ex = log.examples.setdefault(col, [])
-            ex.extend(part["examples"][col][:_MAX_EXAMPLES - len(ex)])
+    log.counts.update(part["counts"])
+    log.examples.update(part["examples"])
     warnings = log.messages()
     for w in warnings:
         logger.warning("%s: %s", path, w)
-    if len(a["amount"]) + len(b["amount"]) == 0:
+    if len(part["amount"]) == 0:
         raise InputError(f"{path}: no usable bid rows")
-    tender, tender_ids = _join_codes(a["tender_id"], b["tender_id"])
-    bidder, bidder_ids = _join_codes(a["bidder_id"], b["bidder_id"])
-    table = BidTable(
-        tender=tender, bidder=bidder, tender_ids=tender_ids, bidder_ids=bidder_ids,
-        **{c: np.concatenate((a[c], b[c])) for c in ("amount", "winner", "date", "estimate")},
-        warnings=warnings)
+    (tender, tender_ids), (bidder, bidder_ids) = part["tender_id"], part["bidder_id"]
+    table = BidTable(tender=tender, bidder=bidder, tender_ids=tender_ids, bidder_ids=bidder_ids,
+                     **{c: part[c] for c in ("amount", "winner", "date", "estimate")},
+                     warnings=warnings)
     for c in ("phone", "email"):
-        table.attrs[c], table.attr_values[c] = _join_codes(a[c], b[c])
+        table.attrs[c], table.attr_values[c] = part[c]
     return table
 
 
-def _byte_lines(data: bytes) -> list[bytes]:
-    """Lines as a text file opened with ``newline=""`` yields them (``\n``, ``\r\n`` or a
-    lone ``\r`` end a line)."""
-    if b"\r" in data:
-        return [ln.encode("utf-8") for ln in io.StringIO(data.decode("utf-8"), newline="")]
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    return lines
+def _byte_lines(data: bytes | mmap.mmap, start: int = 0,
+                stop: int | None = None) -> Iterator[bytes | memoryview]:
+    """Lines of ``data[start:stop]`` as a text file opened with ``newline=""`` yields them
+    (``\n``, ``\r\n`` or a lone ``\r`` end a line).  Without ``\r`` they are views into
+    ``data``: splitting the file into bytes objects would copy all of it once more."""
+    stop = len(data) if stop is None else stop
+    if data.find(b"\r", start, stop) >= 0:
+        text = data[start:stop].decode("utf-8")
+        yield from (ln.encode("utf-8") for ln in io.StringIO(text, newline=""))
+        return
+    view, find, pos = memoryview(data), data.find, start
+    while pos < stop:
+        nl = find(b"\n", pos, stop)
+        if nl < 0:
+            nl = stop
+        yield view[pos:nl]
+        pos = nl + 1
 
 
-def _read_whole_package(path: Path, cols: dict[str, list], log: WarningLog) -> None:
+def _read_whole_package(path: Path, cols: OcdsColumns, log: WarningLog) -> None:
     """Fallback for a pretty-printed release package (not JSON lines)."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8-sig"))

@@ -54,10 +54,15 @@ class Group:
 
 
 def pair_counts(table: BidTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(firm a, firm b, number of lots where both bid) for every co-bidding pair (a < b)."""
-    blk, b = table.tender_of_rows(), table.bidder
+    """(firm a, firm b, number of lots where both bid) for every co-bidding pair (a < b).
+
+    The pair keys (a·n + b, millions of them) are int32 when they fit: half the memory
+    traffic of int64 in the passes that build them and in their sort."""
+    blk = table.tender_of_rows()
     _, starts, counts = table.blocks()
     nb = max(table.n_bidders, 1)
+    dtype = np.int32 if nb * nb < 2**31 else np.int64
+    b = table.bidder.astype(dtype)
     rem = counts[blk] - (np.arange(len(b)) - starts[blk]) - 1
     idx = np.flatnonzero(rem > 0)
     keys = []
@@ -67,11 +72,12 @@ def pair_counts(table: BidTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             break
         x, y = b[idx], b[idx + d]
         lo, hi = np.minimum(x, y), np.maximum(x, y)
-        keys.append((lo * nb + hi)[lo != hi])
+        keys.append((lo * dtype(nb) + hi)[lo != hi])
     if not keys:
         e = np.zeros(0, dtype=np.int64)
         return e, e, e
     uniq, cnt = unique(np.concatenate(keys), return_counts=True)
+    uniq = uniq.astype(np.int64)
     return uniq // nb, uniq % nb, cnt
 
 
@@ -79,6 +85,21 @@ def _lots_per_firm(table: BidTable) -> np.ndarray:
     nb = max(table.n_bidders, 1)
     pairs = unique(table.tender_of_rows() * nb + table.bidder)
     return np.bincount(pairs % nb, minlength=table.n_bidders)
+
+
+def _by_firm_then_meetings(src: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``np.lexsort((-w, src))`` (firm, most meetings first, ties in pair order) as one sort
+    of unique int64 keys (firm, -w, position): a plain sort of a million keys is several
+    times faster than the two stable passes of ``lexsort``."""
+    n = len(src)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    wmax = int(w.max())
+    span = (wmax - int(w.min()) + 1) * n
+    if (int(src.max()) + 1) * span >= 2**62:
+        return np.lexsort((-w, src))
+    key = src.astype(np.int64) * span + (wmax - w.astype(np.int64)) * n + np.arange(n)
+    return np.sort(key) % n
 
 
 def segments(table: BidTable, a, b, c) -> tuple[np.ndarray, np.ndarray]:
@@ -91,9 +112,10 @@ def segments(table: BidTable, a, b, c) -> tuple[np.ndarray, np.ndarray]:
     """
     nf = table.n_bidders
     src, dst, w = np.concatenate((a, b)), np.concatenate((b, a)), np.concatenate((c, c))
-    order = np.lexsort((-w, src))
+    order = _by_firm_then_meetings(src, w)
     src, dst = src[order], dst[order]
-    first = np.searchsorted(src, src, side="left")
+    new_firm = np.concatenate(([True], src[1:] != src[:-1]))
+    first = np.maximum.accumulate(np.where(new_firm, np.arange(len(src)), 0))
     keep = (np.arange(len(src)) - first) < TOP_PARTNERS
     adj = sp.coo_matrix((np.ones(int(keep.sum())), (src[keep], dst[keep])), shape=(nf, nf))
     _, seg = csgraph.connected_components(adj, directed=False)

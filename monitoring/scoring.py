@@ -9,6 +9,7 @@ purpose: an unusual price distribution is a reason to look, not evidence.
 from __future__ import annotations
 
 import logging
+import math
 
 import numpy as np
 
@@ -61,7 +62,7 @@ def tender_scores(flags: list[set[str]], screen_part: np.ndarray,
     s = np.clip(np.asarray(screen_part, dtype=np.float64), 0.0, 1.0)
     g = np.clip(np.asarray(pattern_part, dtype=np.float64), 0.0, 1.0)
     raw = 1.0 - (1.0 - s) * (1.0 - g)
-    out = np.array([round(v, 6) for v in raw.tolist()], dtype=np.float64)
+    out = np.array(round_list(raw, 6), dtype=np.float64)
     for i, f in enumerate(flags):
         if f:
             out[i] = tender_score(f, screen_part[i], pattern_part[i])
@@ -71,3 +72,27 @@ def tender_scores(flags: list[set[str]], screen_part: np.ndarray,
 def ordered(flags: set[str]) -> list[str]:
     """Flags in the canonical order of :data:`FLAG_CODES`."""
     return [f for f in FLAG_CODES if f in flags]
+
+
+def round_list(values: np.ndarray, digits: int = 4) -> list[float | None]:
+    """``round(x, digits)`` (None when not finite) over an array, as a list, without a
+    Python ``round`` per value.
+
+    ``rint(x·10ⁿ) / 10ⁿ`` is Python's correctly rounded ``round(x, n)`` whenever the
+    rounding direction of ``x·10ⁿ`` is certain (the division of two exact doubles is the
+    double nearest the decimal); values close to a half, large or not finite are left to
+    ``round`` itself."""
+    x = np.asarray(values, dtype=np.float64)
+    scale = 10.0 ** digits
+    with np.errstate(invalid="ignore", over="ignore"):
+        y = x * scale
+        out = np.rint(y) / scale
+        frac = np.abs(y - np.trunc(y))
+        slow = ~(np.abs(y) < 1e10) | (np.abs(frac - 0.5) < 1e-6)  # |error of y| < 1e-6
+    res = out.tolist()
+    if slow.any():
+        src = x.tolist()
+        for i in np.flatnonzero(slow).tolist():
+            v = src[i]
+            res[i] = round(v, digits) if math.isfinite(v) else None
+    return res

@@ -124,11 +124,16 @@ def percentile_scores(values: dict[str, np.ndarray], reference: dict[str, np.nda
     """
     parts = []
     for name in names:
-        ref = np.sort(reference[name][np.isfinite(reference[name])])
         v = values[name]
-        if len(ref) == 0:
-            continue
-        pct = np.searchsorted(ref, v, side="right") / len(ref)
+        if values is reference:
+            pct = _self_percentiles(v)
+            if pct is None:
+                continue
+        else:
+            ref = np.sort(reference[name][np.isfinite(reference[name])])
+            if len(ref) == 0:
+                continue
+            pct = np.searchsorted(ref, v, side="right") / len(ref)
         pct = pct if DIRECTION[name] > 0 else 1.0 - pct
         parts.append(np.where(np.isfinite(v), pct, np.nan))
     if not parts:
@@ -138,3 +143,18 @@ def percentile_scores(values: dict[str, np.ndarray], reference: dict[str, np.nda
         cnt = np.sum(np.isfinite(stacked), axis=0)
         score = np.where(cnt > 0, np.nansum(stacked, axis=0) / np.maximum(cnt, 1), 0.0)
     return score
+
+
+def _self_percentiles(v: np.ndarray) -> np.ndarray | None:
+    """``searchsorted(sort(finite v), v, "right") / n`` for the market scored against
+    itself: sorted queries into their own sorted array (numpy narrows each search from the
+    previous one), scattered back, instead of 10⁵ random binary searches.  NaN where ``v``
+    is not finite (masked by the caller anyway); None when no value is finite."""
+    fin = np.flatnonzero(np.isfinite(v))
+    if len(fin) == 0:
+        return None
+    order = np.argsort(v[fin])
+    s = v[fin][order]
+    out = np.full(len(v), np.nan)
+    out[fin[order]] = np.searchsorted(s, s, side="right") / len(s)
+    return out

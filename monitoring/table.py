@@ -84,8 +84,7 @@ class BidTable:
         """Sort rows by (tender, amount) so each tender is one contiguous, ordered block."""
         if self.sorted_:
             return self
-        order = np.lexsort((self.amount, self.tender))
-        out = self.take(order)
+        out = self.take(sort_order(self.tender, self.amount))
         out.sorted_ = True
         return out
 
@@ -111,6 +110,57 @@ class BidTable:
             _, starts, counts = self.blocks()
             self._row_block = np.repeat(np.arange(len(starts), dtype=np.int64), counts)
         return self._row_block
+
+
+def sort_order(tender: np.ndarray, amount: np.ndarray) -> np.ndarray:
+    """``np.lexsort((amount, tender))``: rows by tender, then amount, ties in row order.
+
+    Readers give the rows of a tender together with non-decreasing codes (first seen), so
+    only each block's few bids need sorting: blocks are grouped by width (next power of
+    two), padded with +inf into a matrix and sorted row-wise (stable), which is ~3x faster
+    than the two stable passes of ``lexsort`` over a million rows.  Other inputs (rows of
+    a tender apart, NaN amounts) use ``lexsort`` itself.
+    """
+    n = len(tender)
+    if n == 0 or (tender[1:] < tender[:-1]).any() or np.isnan(amount).any():
+        return np.lexsort((amount, tender))
+    starts = np.flatnonzero(np.concatenate(([True], tender[1:] != tender[:-1])))
+    counts = np.diff(np.append(starts, n))
+    order = np.arange(n)
+    blk = np.repeat(np.arange(len(starts)), counts)
+    pos = order - starts[blk]
+    width = np.left_shift(1, np.ceil(np.log2(counts)).astype(np.int64))
+    for w in np.unique(width[counts > 1]).tolist():
+        sel = np.flatnonzero(width == w)
+        local = np.full(len(starts), -1)
+        local[sel] = np.arange(len(sel))
+        rows = np.flatnonzero(width[blk] == w)
+        padded = np.full((len(sel), w), np.inf)
+        padded[local[blk[rows]], pos[rows]] = amount[rows]
+        o = np.argsort(padded, axis=1, kind="stable")  # the +inf pads stay after the bids
+        order[rows] = (starts[sel][:, None] + o)[np.arange(w) < counts[sel][:, None]]
+    return order
+
+
+class CodeBook(dict):
+    """Value -> dense code in first-seen order, the codes :func:`factorize` gives.
+
+    A lookup of a new value registers it (``__missing__``), so a reader can code a whole
+    list in C with ``map(book.__getitem__, values)`` while it reads, instead of keeping a
+    million strings for a factorisation pass afterwards.  With ``missing`` True, ``""``
+    is coded -1 (an absent identity value) and is not one of the :attr:`values`.
+    """
+
+    def __init__(self, missing: bool = False) -> None:
+        super().__init__()
+        self.values: list[str] = []
+        if missing:
+            self[""] = -1
+
+    def __missing__(self, key: str) -> int:
+        code = self[key] = len(self.values)
+        self.values.append(key)
+        return code
 
 
 def factorize(values: list, missing: bool = False, all_str: bool = False) -> tuple[np.ndarray, list[str]]:
