@@ -262,12 +262,22 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, str]]:
                 yield lineno, line
 
 
+def _obj(value) -> dict:
+    """Tolerant parsing: a member that should be an object and is not counts as absent."""
+    return value if isinstance(value, dict) else {}
+
+
+def _seq(value) -> list | tuple:
+    """Tolerant parsing: a member that should be an array and is not counts as empty."""
+    return value if isinstance(value, list) else ()
+
+
 def _winners(release: dict) -> set[str]:
     """Supplier ids of active awards (the OCDS notion of the winner)."""
     out: set[str] = set()
-    for award in release.get("awards") or ():
+    for award in _seq(release.get("awards")):
         if isinstance(award, dict) and award.get("status") in ("active", None):
-            for s in award.get("suppliers") or ():
+            for s in _seq(award.get("suppliers")):
                 if isinstance(s, dict) and s.get("id") is not None:
                     out.add(str(s["id"]))
     return out
@@ -276,15 +286,15 @@ def _winners(release: dict) -> set[str]:
 def _contacts(release: dict) -> dict[str, dict]:
     """Party id -> contactPoint: the telephone/email a bidder declared (Art.40(2) signal)."""
     out = {}
-    for p in release.get("parties") or ():
+    for p in _seq(release.get("parties")):
         if isinstance(p, dict) and isinstance(p.get("contactPoint"), dict):
             out[str(p.get("id"))] = p["contactPoint"]
     return out
 
 
 def _release_date(release: dict) -> float | None:
-    tender = release.get("tender") or {}
-    period = tender.get("tenderPeriod") or {}
+    tender = _obj(release.get("tender"))
+    period = _obj(tender.get("tenderPeriod"))
     for raw in (period.get("endDate"), release.get("date")):
         if isinstance(raw, str):
             d = parse_date(raw)
@@ -336,16 +346,18 @@ def _release_rows(release: dict, cols: OcdsColumns, log: WarningLog, where: str 
     if not isinstance(ocid, str):
         log.add("ocid", where, ocid)
         return
-    details = ((release.get("bids") or {}).get("details")) or []
+    if release.get("bids") is not None and not isinstance(release.get("bids"), dict):
+        log.add("bids", where, type(release.get("bids")).__name__)
+    details = _seq(_obj(release.get("bids")).get("details"))
     winners, contacts = _winners(release), _contacts(release)
-    tender = release.get("tender") or {}
-    est = parse_float(str((tender.get("value") or {}).get("amount")))
+    tender = _obj(release.get("tender"))
+    est = parse_float(str(_obj(tender.get("value")).get("amount")))
     date = _release_date(release)
     for bid in details:
         if not isinstance(bid, dict) or bid.get("status") in ("withdrawn", "invited"):
             continue
-        tenderers = bid.get("tenderers") or []
-        amount = parse_float(str((bid.get("value") or {}).get("amount")))
+        tenderers = _seq(bid.get("tenderers"))
+        amount = parse_float(str(_obj(bid.get("value")).get("amount")))
         if not tenderers or not isinstance(tenderers[0], dict) or amount is None:
             log.add("bid", where, bid.get("id"))
             continue

@@ -74,6 +74,19 @@ def test_ocds_compiled_releases_with_bids_extension(tmp_path):
     assert {w.split(":")[0] for w in t.warnings} == {"bid", "json"}
 
 
+def test_ocds_members_of_the_wrong_type_are_warnings_not_crashes(tmp_path):
+    good = {"ocid": "ocds-x-3", "bids": {"details": [
+        {"id": "b", "value": {"amount": 5}, "tenderers": [{"id": "F"}]}]}}
+    odd = [{"ocid": "ocds-x-1", "bids": [1, 2]}, {"ocid": "ocds-x-2", "bids": "x", "tender": 7, "awards": 3,
+                                                   "parties": {"a": 1}},
+           {"ocid": "ocds-x-4", "bids": {"details": {"id": "b"}}, "tender": {"value": [], "tenderPeriod": 5}},
+           {"ocid": "ocds-x-5", "bids": {"details": [{"id": "b", "value": 9, "tenderers": {"id": "G"}}]}}]
+    p = _write(tmp_path, "\n".join(json.dumps(r) for r in [*odd, good]) + "\n", "x.jsonl")
+    t = read_ocds(p, parallel=False)
+    assert t.tender_ids == ["ocds-x-3"] and t.bidder_ids == ["F"]
+    assert {w.split(":")[0] for w in t.warnings} >= {"bids", "bid"}
+
+
 def test_ocds_not_json_is_an_input_error(tmp_path):
     with pytest.raises(InputError):
         read_ocds(_write(tmp_path, "hello\nworld\n", "x.jsonl"))
