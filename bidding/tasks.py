@@ -21,7 +21,7 @@ from core.errors import DomainError
 from core.events import commit, subscriber
 from core.scheduler import register_periodic
 from experts import services as experts_services
-from trading.services import bid_counters
+from trading.services import bid_counters, publish_checks
 
 logger = logging.getLogger(__name__)
 
@@ -120,5 +120,7 @@ register_periodic("bidding-collect-uploads", 600, "bidding.collect_uploads")
 register_periodic("bidding-start-due-openings", 60, "bidding.start_due_openings")
 if services.count_standing_bids not in bid_counters:
     bid_counters.append(services.count_standing_bids)
+if services.require_custodians not in publish_checks:  # no publication without an opening key's keepers
+    publish_checks.append(services.require_custodians)
 if hall.bidders_of not in experts_services.bidder_sources:  # the draw avoids the bidders' employees
     experts_services.bidder_sources.append(hall.bidders_of)

@@ -30,6 +30,7 @@ from bidding.services.opening import (
     custodians_for,
     opening_key,
     rebuild_opening_key,
+    require_custodians,
     shares_of,
     validate_package,
 )
@@ -53,6 +54,6 @@ __all__ = [
     "check_eligible", "check_open", "check_refund", "chunk_area", "collect_uploads", "confirm_bid",
     "count_standing_bids", "create_opening_key", "custodians_for", "discard_chunks", "finish_upload",
     "mark_for_reconfirmation", "mark_refunded", "opening_key", "package_key", "put_chunk", "rebuild_opening_key",
-    "record_bond", "refund_due", "shares_of", "start_upload", "submit_package", "upload_status", "validate_package",
+    "record_bond", "refund_due", "require_custodians", "shares_of", "start_upload", "submit_package", "upload_status", "validate_package",
     "withdraw_bid",
 ]

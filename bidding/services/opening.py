@@ -120,6 +120,15 @@ def _why_missing(slot: str, users: list[User]) -> str:
             f"or each is already custodian for another slot or of the same organisation")
 
 
+def require_custodians(lot) -> None:
+    """trading's ``publish_checks`` hook: a lot whose opening key cannot be made is not published, or
+    bidders could not seal to it (电子招标投标办法 第二十七条).
+
+    :raises CustodiansMissing: 422 naming every missing custodian
+    """
+    custodians_for(lot_id=lot.id)
+
+
 def create_opening_key(*, lot_id: int, actor=None) -> OpeningKey:
     """Make the lot's opening key, split it 2-of-3, seal each share to its custodian, store only
     the public half and the sealed shares.  Idempotent: an existing key is returned unchanged.

@@ -120,3 +120,26 @@ def test_unknown_lot(ctx):
     with pytest.raises(DomainError) as err:
         services.create_opening_key(lot_id=999999)
     assert err.value.status == 404
+
+
+def test_a_lot_without_its_custodians_is_not_published(ctx):
+    """bidding registers ``require_custodians`` in trading's publish checks (电子招标投标办法 第二十七条)."""
+    from core.clock import frozen
+    from tests.bidding.factories import make_custodian
+    from tests.trading.helpers import bj, draft_lot
+    from trading import services as trading
+
+    agency = make_user("agency")
+    lot = draft_lot(agency, deadline=bj(2026, 3, 30, 9, 30))
+    with frozen(bj(2026, 3, 4, 10)):
+        with pytest.raises(DomainError) as refused:
+            trading.publish_lot(actor=agency, lot=lot)
+        assert refused.value.code == "custodians_missing" and "第二十七条" in refused.value.rule
+        assert lot.state == "draft"
+        identity.grant(user=agency, grant_name="opening_host", scope_id=lot.id)
+        register(agency, X25519PrivateKey.generate(), kind="encrypt", owner={"user_id": agency.id})
+        make_custodian("supervisor", lot.id)
+        make_custodian("trading_centre", lot.id)
+        trading.publish_lot(actor=agency, lot=lot)
+        commit()  # the trading.lot_published event makes the key
+    assert lot.state == "published" and db.session.get(OpeningKey, lot.id) is not None

@@ -22,6 +22,15 @@ def _no_bid_counters():
     services.bid_counters[:] = saved
 
 
+@pytest.fixture(autouse=True)
+def _no_publish_checks():
+    """Trading's own tests publish lots without the bidding domain's custodians (tested in tests/bidding)."""
+    saved = list(services.publish_checks)
+    services.publish_checks.clear()
+    yield
+    services.publish_checks[:] = saved
+
+
 @pytest.fixture
 def cast(ctx):
     from tests.trading.helpers import actors
