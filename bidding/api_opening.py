@@ -15,6 +15,7 @@ from bidding.live import event_stream
 from bidding.models import RecordResponse
 from bidding.services import hall, record, unsealing
 from core.db import db
+from core.errors import ValidationFailed
 from core.events import commit
 from core.permissions import PARAM_MODELS, permission
 
@@ -112,6 +113,10 @@ class HallRemedy(MethodView):
         rebuilds the opening key in memory and unseals the bids not yet unsealed (第三十一条)."""
         result = unsealing.submit_remedy_share(lot_id=lot_id, user=g.user, share_json=body["share"])
         commit()
+        if result.get("error"):  # the shares were dropped (and that is committed): send them again
+            raise ValidationFailed(f"the shares do not rebuild this lot's opening key: {result['error']}; "
+                                   "both custodians must send their shares again", code="remedy_shares_rejected",
+                                   rule=unsealing.RULE_FAILURE)
         return result
 
 

@@ -199,9 +199,6 @@ class OpeningSession(db.Model):
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     remedy_used: Mapped[bool] = mapped_column(Boolean, default=False)
 
-    def touch(self) -> None:
-        self.version = (self.version or 0) + 1
-
 
 class Attendance(db.Model):
     """A bidder's sign-in to the hall: who, with which key, from where, when (EBM Art.29)."""

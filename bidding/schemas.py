@@ -163,7 +163,7 @@ class HallBidderSchema(Schema):
     own = fields.Boolean()
     bond = fields.String(allow_none=True)
     price = fields.String(allow_none=True, metadata={"description": "only once the opening table is published"})
-    fields_ = fields.Dict(data_key="fields")
+    fields_ = fields.Dict(attribute="fields", data_key="fields")
     detail = fields.String()
 
 

@@ -96,8 +96,7 @@ def hall(lot_id):
     role = {"host": holds_grant(g.user, frozenset({"opening_host"}), lot),
             "bidder": g.user.role == "bidder" and in_opening(g.user, lot),
             "custodian": holds_grant(g.user, frozenset({"opening_host", "custodian"}), lot) and lot.unseal_remedy}
-    return render_template("bidding/hall.html", lot=lot, state=state, role=role,
-                           state_json=json.dumps(state, ensure_ascii=False) if state else "null")
+    return render_template("bidding/hall.html", lot=lot, state=state, role=role)
 
 
 @bp.get("/opening/<int:lot_id>/record")

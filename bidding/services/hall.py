@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bidding.models import Attendance, Bid, BidBond, OpeningSession, Unsealing
 from core import events
@@ -38,12 +38,26 @@ def _iso(moment: dt.datetime | None) -> str | None:
 
 
 def session_of(lot_id: int, *, lock: bool = False) -> OpeningSession:
-    """:raises NotFound: the opening has not started (the deadline has not passed, or the lot failed)"""
-    row = db.session.get(OpeningSession, lot_id, with_for_update=lock)
+    """The lot's session, freshly read; ``lock``: FOR UPDATE (PostgreSQL), which every change to the
+    hall takes first, so changes to one hall are serialised (e.g. an unsealing and the window's close).
+
+    :raises NotFound: the opening has not started (the deadline has not passed, or the lot failed)
+    """
+    q = select(OpeningSession).where(OpeningSession.lot_id == lot_id)
+    if lock:
+        q = q.with_for_update().execution_options(populate_existing=True)
+    row = db.session.scalars(q).first()
     if row is None:
         raise NotFound(f"the opening of lot {lot_id} has not started: it begins at the bid deadline",
                        code="opening_not_started", rule=RULE_OPENING)
     return row
+
+
+def touch(session: OpeningSession) -> None:
+    """One more change: an atomic increment, so two concurrent changes never write the same version."""
+    db.session.execute(update(OpeningSession).where(OpeningSession.lot_id == session.lot_id)
+                       .values(version=OpeningSession.version + 1))
+    db.session.expire(session, ["version"])
 
 
 def require_stage(session: OpeningSession, *stages: str, what: str) -> None:
@@ -124,17 +138,28 @@ def bid_of(lot_id: int, organisation_id: int) -> Unsealing | None:
 
 def sign_in(*, lot_id: int, user, key_id: str = "", ip: str = "") -> Attendance:
     """A bidder enters the hall: recorded with its key and address (EBM Art.29 "bidders attend online").
+    Every sign-in is kept (a second address is evidence too); the hall changes only at the first.
 
     :raises Forbidden: the bidder's organisation has no bid in this opening
+    :raises ValidationFailed: ``key_id`` is not a valid key of the bidder's organisation
     """
-    session = session_of(lot_id)
+    from core import keys as registry
+    from core.errors import ValidationFailed
+
+    session = session_of(lot_id, lock=True)
     require_stage(session, "waiting", "listed", "unsealing", "confirming", what="sign in")
     if bid_of(lot_id, user.organisation_id) is None:
         raise Forbidden("your organisation has no bid in this opening", code="not_a_bidder", rule=RULE_EXTRACT)
+    if key_id and key_id not in {k.kid for k in registry.valid_keys(organisation_id=user.organisation_id)}:
+        raise ValidationFailed(f"{key_id} is not a valid key of your organisation", code="unknown_key",
+                               rule=RULE_OPENING)
+    first = db.session.scalar(select(Attendance.id).where(Attendance.lot_id == lot_id,
+                                                          Attendance.organisation_id == user.organisation_id)) is None
     row = Attendance(lot_id=lot_id, organisation_id=user.organisation_id, user_id=user.id,
                      key_id=key_id[:40], ip=(ip or "")[:45], at=now())
     db.session.add(row)
-    session.touch()
+    if first:
+        touch(session)
     audit("bidding.hall_sign_in", object_type="lot", object_id=lot_id, actor=user, key_id=key_id, ip=ip)
     db.session.flush()
     return row
@@ -145,7 +170,7 @@ def publish_list(*, lot_id: int, actor) -> OpeningSession:
     session = session_of(lot_id, lock=True)
     require_stage(session, "waiting", what="publish the bidder list")
     session.stage, session.listed_at = "listed", now()
-    session.touch()
+    touch(session)
     audit("bidding.bidder_list_published", object_type="lot", object_id=lot_id, actor=actor)
     return session
 
@@ -160,7 +185,7 @@ def open_window(*, lot_id: int, actor) -> OpeningSession:
     start = now()
     session.stage, session.window_opens_at = "unsealing", start
     session.window_closes_at = start + dt.timedelta(minutes=lot.decrypt_window_minutes or 30)
-    session.touch()
+    touch(session)
     schedule_task(job_id=f"bidding-unseal-window-{lot_id}", run_at=session.window_closes_at,
                   task=CLOSE_WINDOW_TASK, args=[lot_id])
     audit("bidding.unseal_window_opened", object_type="lot", object_id=lot_id, actor=actor,
@@ -171,21 +196,29 @@ def open_window(*, lot_id: int, actor) -> OpeningSession:
 def close_window(*, lot_id: int, actor=None) -> OpeningSession | None:
     """End the unseal window and settle every bid not unsealed (EBM Art.31), then publish the table.
 
-    The host may close early only once no bid is pending; the scheduler closes at the window's end.
-    Idempotent: a session past ``unsealing`` is returned unchanged; early scheduler runs do nothing.
+    The host may close early only once every bid is unsealed: a bidder whose attempt failed may try
+    again until the window's end.  The scheduler closes at the window's end.  Idempotent: a session
+    past ``unsealing`` is returned unchanged; an early scheduler run does nothing.  The session and
+    every unsealing row are locked first, so an unsealing in flight either lands before or is refused.
+
+    :raises Conflict: ``bids_not_unsealed`` — the host closes early while a bid is not unsealed
     """
     from bidding.services import record
 
-    session = db.session.get(OpeningSession, lot_id, with_for_update=True)
-    if session is None or session.stage != "unsealing":
+    try:
+        session = session_of(lot_id, lock=True)
+    except NotFound:
+        return None
+    if session.stage != "unsealing":
         return session
     moment = now()
-    rows = unsealings(lot_id)
+    rows = unsealings(lot_id, lock=True)
     if actor is None and moment < session.window_closes_at:
         return None
-    if actor is not None and moment < session.window_closes_at and any(u.status == "pending" for u in rows):
-        raise Conflict("bids are still pending: the window stays open until every bidder has unsealed or "
-                       "the time is up", code="bids_pending", rule=RULE_FAILURE)
+    waiting = [u.bid_id for u in rows if u.status != "unsealed"]
+    if actor is not None and moment < session.window_closes_at and waiting:
+        raise Conflict("not every bid is unsealed: the window stays open until its end, so a bidder whose "
+                       "attempt failed may try again", code="bids_not_unsealed", rule=RULE_FAILURE, bids=waiting)
     for row in rows:
         settle(row, at=moment)
     session.window_closes_at = min(session.window_closes_at, moment)
@@ -220,8 +253,11 @@ def settle(row: Unsealing, *, at: dt.datetime) -> None:
           cause=row.cause, detail=row.detail)
 
 
-def unsealings(lot_id: int) -> list[Unsealing]:
-    return list(db.session.scalars(select(Unsealing).where(Unsealing.lot_id == lot_id).order_by(Unsealing.bid_id)))
+def unsealings(lot_id: int, *, lock: bool = False) -> list[Unsealing]:
+    q = select(Unsealing).where(Unsealing.lot_id == lot_id).order_by(Unsealing.bid_id)
+    if lock:
+        q = q.with_for_update().execution_options(populate_existing=True)
+    return list(db.session.scalars(q))
 
 
 # --- what the hall shows ------------------------------------------------------------------------
@@ -277,8 +313,8 @@ def base_snapshot(lot_id: int) -> dict:
 
 def for_user(base: dict, *, role: str | None, organisation_id: int | None) -> dict:
     """Trim the shared snapshot for one viewer: before the host publishes the list a bidder sees only
-    its own row (who else bid is not public yet); a failure's detail is its own bidder's business
-    until the table is out."""
+    its own row (who else bid is not public yet); a failure's cause, detail and attempts are its own
+    bidder's business until the table is out (a competitor sees only "failed")."""
     mine = organisation_id if role == "bidder" else None
     published = base["table_digest"] is not None
     rows = []
@@ -286,7 +322,9 @@ def for_user(base: dict, *, role: str | None, organisation_id: int | None) -> di
         own = row["organisation_id"] == mine
         if base["stage"] == "waiting" and mine is not None and not own:
             continue
-        rows.append({**row, "own": own, "detail": row["detail"] if (own or published or mine is None) else "",
+        open_to_me = own or published or mine is None
+        rows.append({**row, "own": own, "detail": row["detail"] if open_to_me else "",
+                     "cause": row["cause"] if open_to_me else None, "attempts": row["attempts"] if open_to_me else 0,
                      "bond": row["bond"] if (own or base["stage"] != "waiting" or mine is None) else None})
     return {**base, "bidders": rows, "server_time": _iso(now())}
 

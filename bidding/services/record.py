@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from bidding import container
 from bidding.models import Attendance, BidBond, OpeningRecord, OpeningSession, RecordResponse, Unsealing
-from bidding.services.hall import require_stage, session_of, unsealings
+from bidding.services.hall import require_stage, session_of, touch, unsealings
 from core import events
 from core import keys as registry
 from core.audit import audit
@@ -97,10 +97,10 @@ def publish_table(*, session: OpeningSession, actor=None) -> OpeningRecord:
     moment = now()
     session.stage, session.table_published_at = "confirming", moment
     session.confirm_until = moment + dt.timedelta(minutes=lot.confirm_window_minutes or 15)
-    session.touch()
+    touch(session)
     schedule_task(job_id=f"bidding-finish-opening-{lot.id}", run_at=session.confirm_until, task=FINISH_TASK,
                   args=[lot.id])
-    add_notice(lot, "opening_record", f"{lot_title(lot)} 开标记录", f"/opening/{lot.id}/record")
+    add_notice(lot, "opening_record", f"{lot_title(lot)} 开标记录", f"/bidding/opening/{lot.id}/record")
     events.record("bidding.opening_record_published", {"lot_id": lot.id, "kind": "table", "digest": row.digest,
                                                        "platform_kid": row.kid, "signature": row.signature})
     audit("bidding.opening_table_published", object_type="lot", object_id=lot.id, actor=actor, digest=row.digest)
@@ -121,7 +121,8 @@ def record_of(lot_id: int, kind: str | None = None) -> OpeningRecord:
 
 
 def _responder(lot_id: int, user) -> Unsealing:
-    session = session_of(lot_id)
+    """The bidder's row, under the hall's lock (a response and the record's close never interleave)."""
+    session = session_of(lot_id, lock=True)
     require_stage(session, "confirming", what="confirm or object to the opening table")
     if now() >= session.confirm_until:
         raise Conflict("the confirmation window has closed", code="confirmation_closed", rule=RULE_ABSENT)
@@ -175,7 +176,7 @@ def _response(lot_id: int, organisation_id: int, kind: str) -> RecordResponse | 
 def _add_response(row: RecordResponse, user) -> RecordResponse:
     db.session.add(row)
     db.session.flush()
-    session_of(row.lot_id).touch()
+    touch(session_of(row.lot_id))
     audit(f"bidding.opening_{row.kind}", object_type="lot", object_id=row.lot_id, actor=user, response_id=row.id)
     return row
 
@@ -200,12 +201,13 @@ def answer(*, response: RecordResponse, actor, text: str) -> RecordResponse:
         raise Conflict("only objections are answered", code="not_an_objection")
     if response.answered_at is not None:
         raise Conflict("this objection is already answered", code="already_answered", rule=RULE_OBJECTION)
-    require_stage(session_of(response.lot_id), "confirming", what="answer an objection")
+    session = session_of(response.lot_id, lock=True)
+    require_stage(session, "confirming", what="answer an objection")
     text = (text or "").strip()
     if not text:
         raise ValidationFailed("the answer is empty", code="empty_answer", rule=RULE_OBJECTION)
     response.answer, response.answered_by, response.answered_at = text[:5000], actor.id, now()
-    session_of(response.lot_id).touch()
+    touch(session)
     audit("bidding.opening_objection_answered", object_type="lot", object_id=response.lot_id, actor=actor,
           response_id=response.id)
     db.session.flush()
@@ -225,12 +227,17 @@ def finish(*, lot_id: int, actor=None) -> OpeningRecord | None:
 
     :raises Conflict: an objection is unanswered, or (host) bidders may still confirm or object
     """
-    session = db.session.get(OpeningSession, lot_id, with_for_update=True)
-    if actor is not None and session is not None and session.stage == "closed":
+    try:
+        session = session_of(lot_id, lock=True)
+    except NotFound:
+        if actor is not None:
+            raise
+        return None
+    if actor is not None and session.stage == "closed":
         return record_of(lot_id, "final")  # a repeated click: the same record
     if actor is not None:
-        require_stage(session_of(lot_id), "confirming", what="close the opening record")
-    if session is None or session.stage != "confirming":
+        require_stage(session, "confirming", what="close the opening record")
+    if session.stage != "confirming":
         return None
     answers = responses(lot_id)
     open_objections = [r.id for r in answers if r.kind == "objection" and r.answered_at is None]
@@ -260,7 +267,7 @@ def _close(session: OpeningSession, answers: list[RecordResponse], bidders: set[
             "closed_at": _iso(now())}
     row = _sign(session.lot_id, "final", body)
     session.stage, session.closed_at = "closed", now()
-    session.touch()
+    touch(session)
     trading.finish_opening(lot=db.session.get(Lot, session.lot_id), actor=actor)
     events.record("bidding.opening_record_published", {"lot_id": session.lot_id, "kind": "final",
                                                        "digest": row.digest, "platform_kid": row.kid,

@@ -8,7 +8,7 @@ what a failure means (EBM Art.31): a package the store cannot return intact is t
 fault; a wrong key or a package that does not match its own signed manifest is the bidder's.
 
 The remedy (备用方案), where the tender allows it: two custodians send their decrypted shares; the
-opening key is rebuilt in memory, unseals every bid not yet unsealed, and is dropped.  A share
+opening key is rebuilt in memory, unseals every bid whose unsealing failed, and is dropped.  A share
 waiting for the second one is kept sealed to the platform's own key and deleted after use.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from bidding import container, custody, sealing
 from bidding.models import Bid, KeyShare, OpeningSession, RemedyShare, Unsealing
-from bidding.services.hall import RULE_FAILURE, require_stage, session_of, unsealings
+from bidding.services.hall import RULE_FAILURE, require_stage, session_of, touch, unsealings
 from bidding.services.opening import rebuild_opening_key
 from core import events
 from core.audit import audit
@@ -45,26 +45,39 @@ def unseal_with_key(*, lot_id: int, user, data_key_b64: str) -> Unsealing:
     """The bidder's own unsealing: ``data_key_b64`` is the package's 32-byte data key, base64.
 
     A wrong key is recorded as a failure caused by the bidder, who may try again until the window
-    closes; only the window's close turns a failure into a revocation (services/hall.py).
+    closes; only the window's close turns a failure into a revocation (services/hall.py).  The
+    decryption runs before any lock is taken; its outcome is then written under the hall's lock,
+    after checking again that the window is still open (the window's close takes the same lock).
 
     :raises Conflict: the window is not open, or this bid is already unsealed
     :raises Forbidden: the organisation has no bid in this opening
     :raises ValidationFailed: the value is not a base64 32-byte key (nothing is recorded)
     """
-    session = session_of(lot_id)
-    _require_open_window(session)
-    row = db.session.scalar(select(Unsealing).where(Unsealing.lot_id == lot_id,
-                                                    Unsealing.organisation_id == user.organisation_id)
-                            .with_for_update())
-    if row is None:
-        raise Forbidden("your organisation has no bid in this opening", code="not_a_bidder", rule=RULE_FAILURE)
+    _require_open_window(session_of(lot_id))
+    row = _row_of(lot_id, user.organisation_id)
     if row.status == "unsealed":
         raise Conflict("this bid is already unsealed", code="already_unsealed")
     try:
         key = container.b64d(data_key_b64, length=32, what="data_key")
     except container.PackageError as err:
         raise ValidationFailed(err.detail, code="bad_data_key", rule=RULE_FAILURE) from None
-    _attempt(row, session, key=key, via="bidder", actor=user)
+    outcome = _try(db.session.get(Bid, row.bid_id), key=key)
+    session = session_of(lot_id, lock=True)
+    _require_open_window(session)
+    row = _row_of(lot_id, user.organisation_id, lock=True)
+    if row.status == "unsealed":
+        raise Conflict("this bid is already unsealed", code="already_unsealed")
+    _apply(row, session, outcome, via="bidder", actor=user)
+    return row
+
+
+def _row_of(lot_id: int, organisation_id: int, *, lock: bool = False) -> Unsealing:
+    q = select(Unsealing).where(Unsealing.lot_id == lot_id, Unsealing.organisation_id == organisation_id)
+    if lock:
+        q = q.with_for_update().execution_options(populate_existing=True)
+    row = db.session.scalars(q).first()
+    if row is None:
+        raise Forbidden("your organisation has no bid in this opening", code="not_a_bidder", rule=RULE_FAILURE)
     return row
 
 
@@ -74,28 +87,39 @@ def _require_open_window(session: OpeningSession) -> None:
         raise Conflict("the unseal window has closed", code="window_closed", rule=RULE_FAILURE)
 
 
-def _attempt(row: Unsealing, session: OpeningSession, *, via: str, actor=None, key: bytes | None = None,
-             private=None) -> None:
-    """Decrypt, check, store; record the outcome on ``row`` (never raises for a bad package)."""
-    bid = db.session.get(Bid, row.bid_id)
-    row.attempts += 1
+def _try(bid: Bid, *, key: bytes | None = None, private=None) -> tuple:
+    """Decrypt, check and store; the outcome as data: ``("unsealed", result, files)`` or
+    ``("failed", cause, detail)``.  Never raises for a bad package or a platform fault."""
     try:
         result, files = _decrypt(bid, key=key, private=private)
     except PlatformFault as err:
-        _failed(row, "platform", str(err), actor)
+        return "failed", "platform", str(err)
     except container.PackageError as err:
-        _failed(row, "bidder", f"{err.code}: {err.detail}", actor)
+        return "failed", "bidder", f"{err.code}: {err.detail}"
+    return "unsealed", result, files
+
+
+def _apply(row: Unsealing, session: OpeningSession, outcome: tuple, *, via: str, actor=None) -> None:
+    """Write one attempt's outcome on ``row`` (the caller holds the hall's lock)."""
+    row.attempts += 1
+    if outcome[0] == "unsealed":
+        _unsealed(row, db.session.get(Bid, row.bid_id), outcome[1], outcome[2], via=via, actor=actor)
     else:
-        _unsealed(row, bid, result, files, via=via, actor=actor)
-    session.touch()
+        _failed(row, outcome[1], outcome[2], actor)
+    touch(session)
     db.session.flush()
 
 
 def _decrypt(bid: Bid, *, key: bytes | None, private) -> tuple[sealing.Unsealed, dict]:
-    """Unseal the stored package into a private temporary directory, keep each file content-addressed."""
-    store = get_storage()
-    work = Path(tempfile.mkdtemp(prefix="ggzy-unseal-"))
+    """Unseal the stored package into a private temporary directory, keep each file content-addressed.
+
+    Anything that goes wrong on the platform's side (disk, store, an unexpected error) is a
+    :class:`PlatformFault`: the bidder is not to blame for it (EBM Art.31).
+    """
+    work = None
     try:
+        store = get_storage()
+        work = Path(tempfile.mkdtemp(prefix="ggzy-unseal-"))
         package = work / "package.bid"
         _fetch(store, bid, package)
         with open(package, "rb") as fh:
@@ -107,8 +131,16 @@ def _decrypt(bid: Bid, *, key: bytes | None, private) -> tuple[sealing.Unsealed,
             info = store.put_content_addressed(data, length=len(data))
             files[name] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "key": info.key}
         return result, files
+    except (container.PackageError, PlatformFault):
+        raise
+    except (OSError, StorageError) as err:
+        raise PlatformFault(f"the platform could not unseal the package: {type(err).__name__}") from None
+    except Exception as err:  # a defect of ours is still not the bidder's fault
+        logger.exception("unsealing bid %s failed unexpectedly", bid.id)
+        raise PlatformFault(f"the platform could not unseal the package: {type(err).__name__}") from None
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def _fetch(store, bid: Bid, target: Path) -> None:
@@ -158,7 +190,9 @@ def _text(value) -> str | None:
 # --- the remedy ---------------------------------------------------------------------------------
 
 def submit_remedy_share(*, lot_id: int, user, share_json: str) -> dict:
-    """A custodian's decrypted share for the remedy; the second one rebuilds the key and unseals.
+    """A custodian's decrypted share for the remedy; the second one rebuilds the key and unseals the
+    bids whose unsealing failed (EBM Art.31: the remedy is for failures; a bidder who never tries is
+    revoked at the window's close).
 
     :raises Conflict: the tender has no remedy plan, or the window is not open
     :raises Forbidden: the user holds no share of this lot's key
@@ -183,9 +217,9 @@ def submit_remedy_share(*, lot_id: int, user, share_json: str) -> dict:
     db.session.flush()
     held = db.session.scalars(select(RemedyShare).where(RemedyShare.lot_id == lot_id)).all()
     if len(held) < 2:
-        session.touch()
+        touch(session)
         return {"shares": len(held), "unsealed": []}
-    return {"shares": len(held), "unsealed": _run_remedy(session, held, actor=user)}
+    return _run_remedy(session, held, actor=user)
 
 
 def _parse_share(text: str, *, lot_id: int, x: int) -> custody.ClearShare:
@@ -203,16 +237,26 @@ def _platform_public() -> bytes:
     return container.raw_public(platform_keys().encryption_public())
 
 
-def _run_remedy(session: OpeningSession, held: list[RemedyShare], *, actor) -> list[int]:
-    """Rebuild the opening key in memory, unseal what is not unsealed, drop the key and the shares."""
+def _run_remedy(session: OpeningSession, held: list[RemedyShare], *, actor) -> dict:
+    """Rebuild the opening key in memory, unseal the bids whose unsealing failed, drop the key and the
+    shares.  Shares that do not rebuild this lot's key are dropped too (one of them is wrong: which
+    one cannot be known), and ``error`` says so; the custodians send them again."""
     private_platform = platform_keys().encryption_private()
-    shares = [custody.decrypt_share(r.sealed, private_platform) for r in held]
-    opening = rebuild_opening_key(lot_id=session.lot_id, shares=shares)
+    try:
+        opening = rebuild_opening_key(lot_id=session.lot_id, shares=[custody.decrypt_share(r.sealed, private_platform)
+                                                                     for r in held])
+    except (ValidationFailed, custody.CustodyError) as err:
+        for r in held:
+            db.session.delete(r)
+        touch(session)
+        db.session.flush()
+        return {"shares": 0, "unsealed": [], "error": getattr(err, "detail", str(err))}
     done = []
     try:
-        for row in unsealings(session.lot_id):
-            if row.status != "unsealed":
-                _attempt(row, session, via="remedy", actor=actor, private=opening)
+        for row in unsealings(session.lot_id, lock=True):
+            if row.status == "failed":
+                _apply(row, session, _try(db.session.get(Bid, row.bid_id), private=opening), via="remedy",
+                       actor=actor)
                 if row.status == "unsealed":
                     done.append(row.bid_id)
     finally:
@@ -220,13 +264,7 @@ def _run_remedy(session: OpeningSession, held: list[RemedyShare], *, actor) -> l
         for r in held:
             db.session.delete(r)
     session.remedy_used = True
-    session.touch()
+    touch(session)
     audit("bidding.remedy_used", object_type="lot", object_id=session.lot_id, actor=actor, unsealed=done)
     db.session.flush()
-    return done
-
-
-def shares_needed(lot_id: int) -> int:
-    return max(0, 2 - len(db.session.scalars(select(RemedyShare.id).where(RemedyShare.lot_id == lot_id)).all()))
-
-
+    return {"shares": len(held), "unsealed": done}

@@ -64,7 +64,10 @@ def test_five_bidders_one_withdraws_three_unseal_one_revoked_record_confirmed(ap
         assert [b["organisation_id"] for b in early["bidders"]] == [b1.org_id]  # the list is not public yet
         assert client.get(world.url(), headers=b5.headers).status_code == 403  # no bid in this opening
         for b in (b1, b2, b3):
-            assert client.post(world.url("/attendance"), headers=b.headers, json={"key_id": "ed25519:x"}).status_code == 201
+            key_id = _sign(b, "x")["key_id"]
+            assert client.post(world.url("/attendance"), headers=b.headers, json={"key_id": key_id}).status_code == 201
+        fake = client.post(world.url("/attendance"), headers=b1.headers, json={"key_id": "ed25519:0000"})
+        assert fake.status_code == 422 and fake.get_json()["error"] == "unknown_key"
         assert client.post(world.url("/bidder-list"), headers=b1.headers).status_code == 403  # host only
         assert client.post(world.url("/bidder-list"), headers=world.host_headers).status_code == 200
         opened = client.post(world.url("/window"), headers=world.host_headers).get_json()
@@ -82,11 +85,18 @@ def test_five_bidders_one_withdraws_three_unseal_one_revoked_record_confirmed(ap
             text = client.get(world.url(), headers=headers).get_data(as_text=True)
             assert all(price not in text for price in world.prices.values())
             assert all(b["price"] is None for b in json.loads(text)["bidders"])
+        seen_by_b1 = {b["organisation_id"]: b for b in client.get(world.url(), headers=b1.headers).get_json()["bidders"]}
+        assert seen_by_b1[b4.org_id]["status"] == "failed" and seen_by_b1[b4.org_id]["cause"] is None  # not b1's business
         assert client.get(f"/api/bidding/lots/{world.lot_id}/opening-record").status_code == 404
-        closed = client.post(world.url("/close"), headers=world.host_headers)
-        assert closed.status_code == 200, closed.get_json()
-        assert closed.get_json()["stage"] == "confirming"
+        early = client.post(world.url("/close"), headers=world.host_headers)  # b4 may still try again
+        assert early.status_code == 409 and early.get_json()["error"] == "bids_not_unsealed"
 
+    with frozen(t0 + dt.timedelta(minutes=31)):  # the window's end: the scheduler closes it
+        from bidding.tasks import close_unseal_window
+
+        assert close_unseal_window(world.lot_id) == "confirming"
+        hall = client.get(world.url(), headers=b1.headers).get_json()
+        assert {b["organisation_id"]: b["fields"] for b in hall["bidders"]}[b1.org_id] == {"duration_days": "300"}
         table = client.get(f"/api/bidding/lots/{world.lot_id}/opening-record").get_json()
         rows = {r["uscc"]: r for r in table["body"]["bids"]}
         for b in (b1, b2, b3):
@@ -173,7 +183,7 @@ def test_timeout_revokes_and_platform_failure_withdraws_with_refund(app, client,
         failed = client.post(world.url("/unseal"), headers=b3.headers, json={"data_key": data_key(world, b3)})
         assert failed.get_json()["status"] == "failed" and failed.get_json()["cause"] == "platform"
         early = client.post(world.url("/close"), headers=world.host_headers)
-        assert early.status_code == 409 and early.get_json()["error"] == "bids_pending"  # b2 still pending
+        assert early.status_code == 409 and early.get_json()["error"] == "bids_not_unsealed"  # b2 pending
     session = db.session.get(OpeningSession, world.lot_id)
     with frozen(session.window_closes_at + dt.timedelta(seconds=1)):
         from bidding.tasks import close_unseal_window
@@ -188,7 +198,7 @@ def test_timeout_revokes_and_platform_failure_withdraws_with_refund(app, client,
     assert (bonds[b2.org_id], bonds[b3.org_id]) == ("forfeitable", "refund_due")
 
 
-def test_remedy_two_custodians_unseal_the_rest(app, client, ctx, tmp_path):
+def test_remedy_two_custodians_unseal_the_failed_bids(app, client, ctx, tmp_path):
     from bidding import custody
     from bidding.models import KeyShare, RemedyShare
     from tests.factories import bearer, token_for
@@ -201,6 +211,8 @@ def test_remedy_two_custodians_unseal_the_rest(app, client, ctx, tmp_path):
         client.post(world.url("/bidder-list"), headers=world.host_headers)
         client.post(world.url("/window"), headers=world.host_headers)
         client.post(world.url("/unseal"), headers=b1.headers, json={"data_key": data_key(world, b1)})
+        failed = client.post(world.url("/unseal"), headers=b2.headers, json={"data_key": data_key(world, b1)})
+        assert failed.get_json()["status"] == "failed"  # b2 cannot unseal; b3 has not tried
         sup_user, sup_key = world.custodians["supervisor"]
         host_key = world.custodians["opening_host"][1]
         clear_sup = custody.decrypt_share(shares["supervisor"].record(), sup_key).to_json()
@@ -213,11 +225,36 @@ def test_remedy_two_custodians_unseal_the_rest(app, client, ctx, tmp_path):
         assert first == {"shares": 1, "unsealed": []}
         second = client.post(world.url("/remedy"), headers=world.host_headers, json={"share": clear_host})
         assert second.status_code == 200, second.get_json()
-        assert sorted(second.get_json()["unsealed"]) == sorted(
-            db.session.scalars(select(Bid.id).where(Bid.organisation_id.in_([b2.org_id, b3.org_id]))).all())
+        bid2 = db.session.scalar(select(Bid.id).where(Bid.organisation_id == b2.org_id))
+        assert second.get_json()["unsealed"] == [bid2]
     assert db.session.scalars(select(RemedyShare)).all() == []  # the shares are gone once used
-    vias = {u.organisation_id: u.via for u in db.session.scalars(select(Unsealing))}
-    assert vias == {b1.org_id: "bidder", b2.org_id: "remedy", b3.org_id: "remedy"}
+    rows = {u.organisation_id: (u.status, u.via) for u in db.session.scalars(select(Unsealing))}
+    assert rows == {b1.org_id: ("unsealed", "bidder"), b2.org_id: ("unsealed", "remedy"), b3.org_id: ("pending", None)}
+
+
+def test_remedy_shares_that_do_not_rebuild_the_key_are_dropped(app, client, ctx, tmp_path):
+    import json as _json
+
+    from bidding import custody
+    from bidding.models import KeyShare, RemedyShare
+    from tests.factories import bearer, token_for
+
+    world = make_opening(remedy=True)
+    b1, _b2, _b3 = add_bidders(client, world, tmp_path, 3, bond=False)
+    shares = {s.slot: s for s in db.session.scalars(select(KeyShare).where(KeyShare.lot_id == world.lot_id))}
+    with frozen(after_deadline(world)):
+        close_at_deadline(world)
+        client.post(world.url("/bidder-list"), headers=world.host_headers)
+        client.post(world.url("/window"), headers=world.host_headers)
+        client.post(world.url("/unseal"), headers=b1.headers, json={"data_key": data_key(world, world.bidders[1])})
+        sup_user, sup_key = world.custodians["supervisor"]
+        bad = _json.loads(custody.decrypt_share(shares["supervisor"].record(), sup_key).to_json())
+        bad["y"] = custody.b64e(bytes(32))  # a corrupted share: right lot and x, wrong value
+        client.post(world.url("/remedy"), headers=bearer(token_for(sup_user)), json={"share": _json.dumps(bad)})
+        host_share = custody.decrypt_share(shares["opening_host"].record(), world.custodians["opening_host"][1])
+        resp = client.post(world.url("/remedy"), headers=world.host_headers, json={"share": host_share.to_json()})
+    assert resp.status_code == 422 and resp.get_json()["error"] == "remedy_shares_rejected"
+    assert db.session.scalars(select(RemedyShare)).all() == []  # both custodians send theirs again
 
 
 def test_remedy_refused_when_the_tender_has_no_plan(app, client, ctx, tmp_path):

@@ -66,3 +66,24 @@ def test_hall_page_before_the_opening_says_when_it_starts(app, tmp_path):
     _world_, f, browsers = _world(app, tmp_path)
     page = browsers["host"].get(f"/bidding/opening/{f['lot_id']}")  # the lot is still taking bids
     assert page.status_code == 200 and 'data-testid="hall-not-started"' in page.get_data(as_text=True)
+
+
+def test_the_hall_page_escapes_what_bidders_write(app, tmp_path):
+    """An objection (or a company name) is data, never markup in the host's or a bidder's page."""
+    world, f, browsers = _world(app, tmp_path)
+    lot, api = f["lot_id"], app.test_client()
+    attack = "</script><img src=x onerror=alert(1)>"
+    with frozen(f["deadline"]):
+        with app.app_context():
+            close_at_deadline(world)
+        api.post(f"/api/bidding/lots/{lot}/opening/bidder-list", headers=f["host_headers"])
+        api.post(f"/api/bidding/lots/{lot}/opening/window", headers=f["host_headers"])
+        for org, headers in zip(f["orgs"], f["headers"], strict=True):
+            api.post(f"/api/bidding/lots/{lot}/opening/unseal", headers=headers, json={"data_key": f["keys"][org]})
+        api.post(f"/api/bidding/lots/{lot}/opening/close", headers=f["host_headers"])
+        resp = api.post(f"/api/bidding/lots/{lot}/opening-record/objections", headers=f["headers"][0],
+                        json={"text": attack})
+        assert resp.status_code == 201
+        html = browsers["host"].get(f"/bidding/opening/{lot}").get_data(as_text=True)
+    assert attack not in html and "<img src=x" not in html
+    assert "\\u003c/script\\u003e" in html  # the text is there, escaped inside the JSON
