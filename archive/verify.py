@@ -14,6 +14,7 @@ import argparse
 import base64
 import binascii
 import datetime as dt
+import gc
 import hashlib
 import json
 import sys
@@ -214,9 +215,13 @@ class _Verifier:
         self.statement_bytes = b""  # the signed bytes: the statement's own canonical form
         self.checkpoint: dict = {}
         self.records: list[dict] = []  # {"entry", "bytes", "payload", "payload_bytes"}
+        self.digests: dict[str, str] = {}  # path -> SHA-256 hex, once bag fixity has held
 
     def run(self) -> Report:
-        self.report.record("bag_fixity", bag.fixity_problems(self.files))
+        if self.report.record("bag_fixity", bag.fixity_problems(self.files)):
+            # every payload file hashes to its manifest line: later checks compare against that line
+            # instead of hashing each file a second time
+            self.digests = bag.parse_manifest(self.files[bag.MANIFEST]) or {}
         for name, step in (("statement_format", self._statement), ("checkpoint_format", self._checkpoint),
                            ("records_canonical", self._parse_records)):
             if not self._step(name, step):
@@ -306,17 +311,20 @@ class _Verifier:
         for entry in self.statement["records"]:
             data = self.files.get(entry["file"])
             try:
-                if data is None or bag.sha256_hex(data) != entry["sha256"]:
+                if data is None or (self.digests.get(entry["file"]) or bag.sha256_hex(data)) != entry["sha256"]:
                     raise Bad("missing or not the file the statement lists")
                 env = shape(canonical(data, entry["file"]), ENVELOPE_KEYS, "envelope")
                 sig = shape(env["sig"], SIG_KEYS, "record signature")
                 if not all(type(v) is str for v in sig.values()):
                     raise Bad("signature fields must be strings")
-                tail = b',"sig":' + jcs.dumps_prechecked(sig) + b"}"
-                if not (data.startswith(b'{"payload":') and data.endswith(tail)):
+                # canonical with exactly these two keys, so the file is {"payload":P,"sig":S}: P (the
+                # signed bytes) ends at the last top-level ',"sig":' — S holds three plain strings,
+                # in which an unescaped quote cannot occur, so no later occurrence exists
+                cut = data.rfind(b',"sig":')
+                if not data.startswith(b'{"payload":') or cut < 0:
                     raise Bad("envelope layout")
                 self.records.append({"entry": entry, "bytes": data, "payload": env["payload"], "sig": sig,
-                                     "payload_bytes": data[len(b'{"payload":'):-len(tail)]})
+                                     "payload_bytes": data[len(b'{"payload":'):cut]})
             except ERRORS as exc:
                 problems.append(f"{entry['file']}: {exc}")
         return problems
@@ -339,7 +347,7 @@ class _Verifier:
                 raise Bad("chain or sequence number differs from the statement")
             integer(p["seq"], "seq", 1)
             shape(p["event"], EVENT_KEYS, "event")
-            instant(p["archived_at"])
+            rec["archived_at"] = instant(p["archived_at"])
             if (p["data"] is None) == (p["sealed"] is None):
                 raise Bad("exactly one of data and sealed must be set")
             for att in p["attachments"]:
@@ -348,7 +356,8 @@ class _Verifier:
 
     def _record_signatures(self):
         def one(rec):
-            sig, when = rec["sig"], instant(rec["payload"]["archived_at"])
+            sig = rec["sig"]
+            when = rec.get("archived_at") or instant(rec["payload"]["archived_at"])
             self.trust.check(sig["kid"], sig["alg"], rec["payload_bytes"], sig["value"], when)
         return self._each(one)
 
@@ -395,14 +404,11 @@ class _Verifier:
         return problems
 
     def _inclusion(self):
-        size, root = self.checkpoint["size"], hex32(self.checkpoint["root"])
-        memo: dict = {}  # the paths of one bundle share their upper parts: walk each once
+        checker = merkle.InclusionChecker(self.checkpoint["size"], hex32(self.checkpoint["root"]))
 
         def one(rec):
             entry = rec["entry"]
-            path = hex32_list(entry["proof"])
-            if not merkle.verify_inclusion(entry["leaf_index"], size, merkle.leaf_hash(rec["bytes"]), path, root,
-                                           memo):
+            if not checker.check(entry["leaf_index"], merkle.leaf_hash(rec["bytes"]), hex32_list(entry["proof"])):
                 raise Bad(f"not included at leaf {entry['leaf_index']} under the checkpoint root")
         leaves = [r["entry"]["leaf_index"] for r in self.records]
         return self._each(one) + (["two records claim the same leaf"] if len(set(leaves)) != len(leaves) else [])
@@ -447,13 +453,25 @@ def verify_files(files: dict[str, bytes], trust: Trust, prior_doc=None) -> tuple
     if "bagit.txt" not in files or STATEMENT not in files:
         return MALFORMED, {"valid": False, "exit_code": MALFORMED, "error": "not an archive bundle (bagit.txt "
                            "or data/statement.json missing)"}
+    was = gc.isenabled()
+    gc.disable()  # parsed JSON has no reference cycles: the collector would only rescan it, many times
     try:
-        json.loads(files[STATEMENT])
-    except ValueError:
+        report = _Verifier(files, trust, prior).run()
+    finally:
+        if was:
+            gc.enable()
+    if not report.checks.get("statement_format", {}).get("ok", True) and not _is_json(files[STATEMENT]):
         return MALFORMED, {"valid": False, "exit_code": MALFORMED, "error": "data/statement.json is not JSON"}
-    report = _Verifier(files, trust, prior).run()
     code = VALID if report.valid else INVALID
     return code, report.to_dict(code)
+
+
+def _is_json(data: bytes) -> bool:
+    try:
+        json.loads(data)
+    except ValueError:
+        return False
+    return True
 
 
 def verify_path(bundle: Path, trust_path: Path, prior_path: Path | None = None) -> tuple[int, dict]:
