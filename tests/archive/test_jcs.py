@@ -47,3 +47,18 @@ def test_known_differences_are_handled():
                 b'{"a":-0}', b'{"a":NaN}', b'{"a":9007199254740993}', b'\xff', b'{"a":"\\ud800"}'):
         assert not jcs.loads_canonical(bad)[0], bad
     assert jcs.loads_canonical(b'{"a":"\\u001f\\n","b":[1,true,null]}') == (True, {"a": "\x1f\n", "b": [1, True, None]})
+
+
+@settings(max_examples=300, deadline=None)
+@given(values)
+def test_the_msgspec_path_gives_the_stdlib_answers(value):
+    """``loads_canonical`` with its optional accelerator answers exactly as without it, on canonical
+    and on reformatted input."""
+    try:
+        canonical = rfc8785.dumps(value)
+    except rfc8785.CanonicalizationError:
+        return
+    pretty = json.dumps(value, indent=1, ensure_ascii=True).encode()
+    for data in (canonical, pretty, canonical + b" "):
+        fast = jcs.loads_canonical(data)
+        assert fast == jcs._loads_stdlib(data)
