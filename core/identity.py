@@ -10,7 +10,7 @@ import secrets
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from flask import current_app, has_request_context, request
+from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
@@ -205,9 +205,8 @@ def user_for_token(clear: str) -> User | None:
     if row is None or row.revoked_at or (row.expires_at and row.expires_at < now()) or not row.user.active:
         return None
     if row.last_used_at is None or now() - row.last_used_at > dt.timedelta(minutes=5):
-        row.last_used_at = now()  # throttled; a write commits it with its own transaction, a read
-        if not has_request_context() or request.method in ("GET", "HEAD", "OPTIONS"):  # never commits:
-            db.session.commit()  # so only reads pay a commit of their own
+        row.last_used_at = now()  # throttled, committed at once: GET requests never commit, and a
+        db.session.commit()  # write request must not hold a write lock (SQLite) from its first query
     return row.user
 
 

@@ -357,3 +357,49 @@ def test_the_expert_draw_learns_the_lots_bidders(app, client, ctx, tmp_path):
     with frozen(after_deadline(world)):
         close_at_deadline(world)
     assert [source(world.lot_id) for source in experts.bidder_sources] == [expected]  # extracted at the opening
+
+
+def test_an_unsealing_overtaken_by_the_windows_close_is_refused(app, client, ctx, tmp_path, monkeypatch):
+    """The decryption runs unlocked; if the window closes meanwhile, the outcome is not written: the
+    bidder gets 409 and the bid stays as the close settled it (no unsealed row under a published table)."""
+    import threading
+
+    from bidding.services import unsealing
+    from bidding.tasks import close_unseal_window
+
+    world = make_opening()
+    b1, b2, b3 = add_bidders(client, world, tmp_path, 3, bond=False)
+    decrypted, release = threading.Event(), threading.Event()
+    real_try = unsealing._try
+
+    def slow_try(bid, **kwargs):  # the real decryption, then a pause at the moment that matters
+        outcome = real_try(bid, **kwargs)
+        decrypted.set()
+        assert release.wait(30)
+        return outcome
+
+    t0 = after_deadline(world)
+    results = {}
+    with frozen(t0):
+        close_at_deadline(world)
+        client.post(world.url("/bidder-list"), headers=world.host_headers)
+        client.post(world.url("/window"), headers=world.host_headers)
+        for b in (b1, b2):
+            client.post(world.url("/unseal"), headers=b.headers, json={"data_key": data_key(world, b)})
+        monkeypatch.setattr(unsealing, "_try", slow_try)
+        url, headers, body = world.url("/unseal"), b3.headers, {"data_key": data_key(world, b3)}
+        late = threading.Thread(target=lambda: results.setdefault("resp", app.test_client().post(
+            url, headers=headers, json=body)))
+        late.start()
+        assert decrypted.wait(30)
+        session = db.session.get(OpeningSession, world.lot_id)
+        with frozen(session.window_closes_at):
+            assert close_unseal_window(world.lot_id) == "confirming"
+        release.set()
+        late.join(30)
+    resp = results["resp"]
+    assert resp.status_code == 409 and resp.get_json()["error"] in ("wrong_opening_stage", "window_closed")
+    db.session.expire_all()
+    row = db.session.scalar(select(Unsealing).where(Unsealing.organisation_id == b3.org_id))
+    assert (row.status, row.price) == ("timed_out", None)
+    assert db.session.scalar(select(Bid.state).where(Bid.organisation_id == b3.org_id)) == "revoked"
