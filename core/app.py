@@ -110,7 +110,8 @@ def _refuse_nul_characters() -> None:
 
     found = False
     if request.is_json and request.content_length and request.content_length <= 64 * 1024 * 1024:
-        found = b"\\u0000" in request.get_data(cache=True) or b"\x00" in request.get_data(cache=True)
+        body = request.get_data(cache=True)
+        found = b"\\u0000" in body or b"\x00" in body
     elif request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         found = any("\x00" in value for value in request.form.values())
     found = found or "\x00" in request.query_string.decode("latin-1") or "%00" in request.query_string.decode("latin-1")

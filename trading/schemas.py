@@ -25,7 +25,20 @@ def Text(max_len: int, **kwargs) -> fields.String:
     return fields.String(validate=validate.Length(min=1, max=max_len), **kwargs)
 
 
-class LotCreateSchema(Schema):
+class OpeningTermsSchema(Schema):
+    """The tender's opening terms (trading/models.py ``Lot``), optional on create and update alike."""
+
+    decrypt_window_minutes = fields.Integer(validate=validate.Range(min=5, max=240),
+                                            metadata={"description": "unseal window at the opening (EBM Art.30)"})
+    confirm_window_minutes = fields.Integer(validate=validate.Range(min=1, max=120),
+                                            metadata={"description": "time to confirm or object to the opening table"})
+    unseal_remedy = fields.Boolean(metadata={"description": "custodians may rebuild the opening key (EBM Art.31)"})
+    opening_fields = fields.List(fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$")),
+                                 validate=validate.Length(max=10),
+                                 metadata={"description": "further opening-table fields besides name and price"})
+
+
+class LotCreateSchema(OpeningTermsSchema):
     name = Text(200, required=True)
     estimate = Money(required=True, validate=MONEY_RANGE,
                      metadata={"type": "string", "description": "估算价 / 预算金额 (bond cap base)"})
@@ -35,17 +48,9 @@ class LotCreateSchema(Schema):
     issue_end = Instant(load_default=None, metadata={"description": "end of the document issue; default: deadline"})
     invitees = fields.List(fields.Integer(validate=validate.Range(min=1, max=2**31 - 1)), load_default=list,
                            validate=validate.Length(max=200))
-    decrypt_window_minutes = fields.Integer(validate=validate.Range(min=5, max=240),
-                                            metadata={"description": "unseal window at the opening (EBM Art.30)"})
-    confirm_window_minutes = fields.Integer(validate=validate.Range(min=1, max=120),
-                                            metadata={"description": "time to confirm or object to the opening table"})
-    unseal_remedy = fields.Boolean(metadata={"description": "custodians may rebuild the opening key (EBM Art.31)"})
-    opening_fields = fields.List(fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$")),
-                                 validate=validate.Length(max=10),
-                                 metadata={"description": "further opening-table fields besides name and price"})
 
 
-class LotUpdateSchema(Schema):
+class LotUpdateSchema(OpeningTermsSchema):
     name = Text(200)
     estimate = Money(validate=MONEY_RANGE, metadata={"type": "string"})
     max_price = Money(allow_none=True, validate=MONEY_RANGE, metadata={"type": "string"})
@@ -54,14 +59,6 @@ class LotUpdateSchema(Schema):
     issue_end = Instant(allow_none=True)
     invitees = fields.List(fields.Integer(validate=validate.Range(min=1, max=2**31 - 1)),
                            validate=validate.Length(max=200))
-    decrypt_window_minutes = fields.Integer(validate=validate.Range(min=5, max=240),
-                                            metadata={"description": "unseal window at the opening (EBM Art.30)"})
-    confirm_window_minutes = fields.Integer(validate=validate.Range(min=1, max=120),
-                                            metadata={"description": "time to confirm or object to the opening table"})
-    unseal_remedy = fields.Boolean(metadata={"description": "custodians may rebuild the opening key (EBM Art.31)"})
-    opening_fields = fields.List(fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$")),
-                                 validate=validate.Length(max=10),
-                                 metadata={"description": "further opening-table fields besides name and price"})
 
     @validates_schema
     def _not_empty(self, data, **kwargs):

@@ -129,9 +129,8 @@ def mark_refunded(*, bond: BidBond, actor) -> BidBond:
 
 def check_refund(*, bond_id: int) -> str:
     """The timer: a bond still unrefunded when due is flagged (audit + the lot's agency notified)."""
-    from core.models import User
-    from core.notifications import notify
     from trading.models import Lot
+    from trading.services import notify_agency
 
     bond = db.session.get(BidBond, bond_id)
     if bond is None or bond.state != "refund_due":
@@ -141,9 +140,6 @@ def check_refund(*, bond_id: int) -> str:
     lot = db.session.get(Lot, bond.lot_id)
     audit("bidding.bond_refund_overdue", object_type="bond", object_id=bond.id, lot_id=bond.lot_id,
           rule=RULE_REFUND.get(bond.refund_reason, RULE_BOND))
-    agency = db.session.scalars(select(User).where(User.organisation_id == lot.project.agency_org_id,
-                                                   User.active)).all()
-    for user in agency:
-        notify(user=user, subject=f"投标保证金退还逾期 / bid bond refund overdue (lot {lot.id})",
-               body=f"bond {bond.id}: {RULE_REFUND.get(bond.refund_reason, RULE_BOND)}")
+    notify_agency(lot, subject=f"投标保证金退还逾期 / bid bond refund overdue (lot {lot.id})",
+                  body=f"bond {bond.id}: {RULE_REFUND.get(bond.refund_reason, RULE_BOND)}")
     return "overdue"

@@ -67,16 +67,14 @@ def _sign(lot_id: int, kind: str, body: dict) -> OpeningRecord:
 
 
 def _bidder_rows(lot) -> list[dict]:
-    rows = []
-    for u in unsealings(lot.id):
-        org = db.session.get(Organisation, u.organisation_id)
-        bond = db.session.scalar(select(BidBond).where(BidBond.lot_id == lot.id,
-                                                       BidBond.organisation_id == u.organisation_id))
-        outcome = "unsealed" if u.status == "unsealed" else ("withdrawn" if u.cause == "platform" else "revoked")
-        rows.append({"bid_id": u.bid_id, "bidder": org.name, "uscc": org.uscc, "outcome": outcome,
-                     "status": u.status, "cause": u.cause, "price": u.price, "fields": u.fields or {},
-                     "unsealed_via": u.via, "bond": bond.method if bond else None})
-    return rows
+    rows = unsealings(lot.id)
+    orgs = _orgs({u.organisation_id for u in rows})
+    bonds = dict(db.session.execute(select(BidBond.organisation_id, BidBond.method)
+                                    .where(BidBond.lot_id == lot.id)).all())
+    return [{"bid_id": u.bid_id, "bidder": orgs[u.organisation_id]["name"], "uscc": orgs[u.organisation_id]["uscc"],
+             "outcome": "unsealed" if u.status == "unsealed" else ("withdrawn" if u.cause == "platform" else "revoked"),
+             "status": u.status, "cause": u.cause, "price": u.price, "fields": u.fields or {},
+             "unsealed_via": u.via, "bond": bonds.get(u.organisation_id)} for u in rows]
 
 
 def publish_table(*, session: OpeningSession, actor=None) -> OpeningRecord:
@@ -261,9 +259,10 @@ def _close(session: OpeningSession, answers: list[RecordResponse], bidders: set[
 
     table = record_of(session.lot_id, "table")
     responded = {r.organisation_id for r in answers}
+    orgs = _orgs(bidders | responded)
     body = {**table.body, "kind": "final", "table_digest": table.digest, "table_signature": table.signature,
-            "table_kid": table.kid, "responses": [_response_json(r) for r in answers],
-            "deemed_accepted": [_org(o)["uscc"] for o in sorted(bidders - responded)], "absent_rule": RULE_ABSENT,
+            "table_kid": table.kid, "responses": [_response_json(r, orgs[r.organisation_id]) for r in answers],
+            "deemed_accepted": [orgs[o]["uscc"] for o in sorted(bidders - responded)], "absent_rule": RULE_ABSENT,
             "closed_at": _iso(now())}
     row = _sign(session.lot_id, "final", body)
     session.stage, session.closed_at = "closed", now()
@@ -277,13 +276,17 @@ def _close(session: OpeningSession, answers: list[RecordResponse], bidders: set[
     return row
 
 
-def _org(organisation_id: int) -> dict:
-    org = db.session.get(Organisation, organisation_id)
-    return {"name": org.name, "uscc": org.uscc}
+def _orgs(ids: set[int]) -> dict[int, dict]:
+    """Name and USCC of each organisation, in one query."""
+    if not ids:
+        return {}
+    rows = db.session.execute(select(Organisation.id, Organisation.name, Organisation.uscc)
+                              .where(Organisation.id.in_(ids))).all()
+    return {i: {"name": name, "uscc": uscc} for i, name, uscc in rows}
 
 
-def _response_json(r: RecordResponse) -> dict:
-    return {"bidder": _org(r.organisation_id)["name"], "uscc": _org(r.organisation_id)["uscc"], "kind": r.kind,
+def _response_json(r: RecordResponse, org: dict) -> dict:
+    return {"bidder": org["name"], "uscc": org["uscc"], "kind": r.kind,
             "key_id": r.key_id or None, "signature": r.signature or None, "text": r.text or None,
             "answer": r.answer or None, "at": _iso(r.at), "answered_at": _iso(r.answered_at)}
 
