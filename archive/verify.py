@@ -28,7 +28,7 @@ from archive import bag, jcs, merkle
 
 RECORD_SCHEMA = "ggzy.archive.record/v1"
 CHECKPOINT_TYPE = "ggzy.archive.checkpoint/v1"
-STATEMENT_TYPE = "ggzy.archive.bundle/v1"
+STATEMENT_TYPE = "ggzy.archive.bundle/v2"
 TRUST_TYPE = "ggzy.archive.trust/v1"
 SIG_ALG = "Ed25519"
 VALID, INVALID, MALFORMED = 0, 1, 2
@@ -46,7 +46,7 @@ EVENT_KEYS = {"id", "name", "created_at"}
 SEALED_KEYS = {"alg", "kid", "epk", "nonce", "ciphertext", "ciphertext_sha256", "commitment"}
 ATTACHMENT_KEYS = {"name", "sha256", "size", "content_type"}
 CHECKPOINT_KEYS = {"type", "origin", "size", "root", "timestamp", "alg", "kid"}
-STATEMENT_KEYS = {"type", "origin", "scope", "exported_at", "checkpoint", "records", "attachments",
+STATEMENT_KEYS = {"type", "origin", "scope", "exported_at", "checkpoint", "nodes", "records", "attachments",
                   "consistency"}
 
 
@@ -215,6 +215,7 @@ class _Verifier:
         self.statement_bytes = b""  # the signed bytes: the statement's own canonical form
         self.checkpoint: dict = {}
         self.records: list[dict] = []  # {"entry", "bytes", "payload", "payload_bytes"}
+        self.nodes: list[bytes] = []  # the statement's table of proof hashes, decoded once
         self.digests: dict[str, str] = {}  # path -> SHA-256 hex, once bag fixity has held
 
     def run(self) -> Report:
@@ -263,9 +264,10 @@ class _Verifier:
         if st["scope"]["kind"] not in ("record", "chain") or not isinstance(st["scope"]["chain"], str):
             raise Bad("scope kind must be 'record' or 'chain'")
         shape(st["checkpoint"], {"size", "root"}, "statement checkpoint")
+        self.nodes = hex32_list(st["nodes"])
         for item in st["records"]:
             shape(item, {"file", "sha256", "seq", "leaf_index", "proof"}, "statement record")
-            if not (isinstance(item["file"], str) and isinstance(item["proof"], list)):
+            if not (isinstance(item["file"], str) and type(item["proof"]) is list):
                 raise Bad("statement record: file is a path, proof a list")
             integer(item["leaf_index"], "leaf_index")
         for item in st["attachments"]:
@@ -406,9 +408,14 @@ class _Verifier:
     def _inclusion(self):
         checker = merkle.InclusionChecker(self.checkpoint["size"], hex32(self.checkpoint["root"]))
 
+        nodes, count = self.nodes, len(self.nodes)
+
         def one(rec):
             entry = rec["entry"]
-            if not checker.check(entry["leaf_index"], merkle.leaf_hash(rec["bytes"]), hex32_list(entry["proof"])):
+            refs = entry["proof"]  # positions in the statement's node table
+            if not set(map(type, refs)) <= {int} or (refs and not 0 <= min(refs) <= max(refs) < count):
+                raise Bad("proof: not a list of positions in the statement's node table")
+            if not checker.check(entry["leaf_index"], merkle.leaf_hash(rec["bytes"]), [nodes[i] for i in refs]):
                 raise Bad(f"not included at leaf {entry['leaf_index']} under the checkpoint root")
         leaves = [r["entry"]["leaf_index"] for r in self.records]
         return self._each(one) + (["two records claim the same leaf"] if len(set(leaves)) != len(leaves) else [])

@@ -96,13 +96,15 @@ def _verify_bundle(args) -> int:
     return report["records"]
 
 
-def measure_verify(app) -> tuple[float, list[tuple[bytes, dict]]]:
+def measure_verify(app) -> tuple[float, list[bytes], float]:
+    """(records verified per second, sample envelopes for the baselines, statement bytes per record)."""
     from archive import services
 
     with app.app_context():
         bundles = [services.build_bundle(chain=f"lot:{lot}") for lot in range(1, LOTS + 1)]
         trust = json.dumps(services.trust_document()).encode()
         samples = []
+        statement_bytes = sum(len(b["data/statement.json"]) for b in bundles)
         for files in bundles[:2]:
             for path, data in files.items():
                 if path.startswith("data/records/"):
@@ -112,7 +114,7 @@ def measure_verify(app) -> tuple[float, list[tuple[bytes, dict]]]:
         started = time.perf_counter()
         total = sum(pool.map(_verify_bundle, [(b, trust) for b in bundles], chunksize=1))
         seconds = time.perf_counter() - started
-    return total / seconds, samples
+    return total / seconds, samples, statement_bytes / total
 
 
 def _sign_chunk(payloads) -> int:
@@ -230,10 +232,10 @@ def main() -> None:
         from archive import services
 
         trust = services.trust_document()
-    _rate, samples = measure_verify(app)
+    _rate, samples, statement_per_record = measure_verify(app)
     sign_1, verify_1 = baselines(samples, trust)
     for _ in range(args.repeat):
-        verify_rate, _samples = measure_verify(app)
+        verify_rate, _samples, _size = measure_verify(app)
         sign_2, verify_2 = baselines(samples, trust)
         verifies.append(verify_rate)
         signs.append((sign_1 + sign_2) / 2)
@@ -257,6 +259,7 @@ def main() -> None:
                  "baseline_verify_per_s": [round(x, 1) for x in verify_bases],
                  "verify_ratio_vs_baseline": [round(x, 3) for x in ratios]},
         "uptime": uptime(),
+        "statement_bytes_per_record": round(statement_per_record),
         "proof_bytes_1m": proof["raw"], "proof_json_bytes_1m": proof["json"], "proof_hashes_1m": proof["hashes"],
         "consistency_hashes_500k_1m": proof["consistency_hashes_500k"],
         "targets": {"seal_per_s_local": ">= 3000", "verify_per_s": ">= 0.7 x baseline_verify_per_s"},

@@ -81,13 +81,13 @@ def build(*, record: ArchiveRecord | None = None, chain: str | None = None,
         raise NotFound(f"no sealed records in chain {chain!r}", code="unknown_chain")
     store, cache, payload = NodeStore(), {}, {}
     entries, attachments = [], {}
-    for rec in recs:
+    nodes, proofs = merkle.share_nodes(store.run(merkle.inclusion_path, rec.leaf_index, cp.size) for rec in recs)
+    for rec, proof in zip(recs, proofs, strict=True):
         data = record_bytes(rec, cache)
         path = f"records/{rec.leaf_index:012d}.json"
         payload[path] = data
         entries.append({"file": f"data/{path}", "sha256": hashlib.sha256(data).hexdigest(), "seq": rec.seq,
-                        "leaf_index": rec.leaf_index, "proof": [
-                            h.hex() for h in store.run(merkle.inclusion_path, rec.leaf_index, cp.size)]})
+                        "leaf_index": rec.leaf_index, "proof": proof})
         for att in rec.attachments:
             attachments.update(_attachment(att))
     for sha, content in attachments.items():
@@ -99,7 +99,7 @@ def build(*, record: ArchiveRecord | None = None, chain: str | None = None,
         "scope": {"kind": "record" if record is not None else "chain", "chain": recs[0].chain,
                   "record": record.leaf_index if record is not None else None},
         "exported_at": rfc3339(now()), "checkpoint": {"size": cp.size, "root": cp.root},
-        "records": entries,
+        "nodes": [h.hex() for h in nodes], "records": entries,
         "attachments": [{"file": f"data/attachments/{sha}", "sha256": sha, "size": len(c)}
                         for sha, c in sorted(attachments.items())],
         "consistency": [{"first_size": size, "first_root": root,

@@ -62,3 +62,19 @@ def test_the_msgspec_path_gives_the_stdlib_answers(value):
     for data in (canonical, pretty, canonical + b" "):
         fast = jcs.loads_canonical(data)
         assert fast == jcs._loads_stdlib(data)
+
+
+def test_long_integers_are_found_wherever_a_number_can_start():
+    """The gate to the quick decoders sees every integer literal that may exceed 2^53 − 1."""
+    big = 2**53 + 1
+    for text in (f"{big}", f"-{big}", f"[{big}]", f"[1,{big}]", f'{{"a":{big}}}', f'{{"a":-{big}}}'):
+        assert jcs._long_int(text.encode()), text
+        assert not jcs.loads_canonical(text.encode())[0], text
+    assert jcs.loads_canonical(b'{"a":9007199254740991}') == (True, {"a": 2**53 - 1})
+
+
+def test_digit_runs_inside_strings_keep_the_quick_path():
+    """Hex digests often hold 16 digits in a row; they are strings, not numbers."""
+    data = b'{"h":"ab12345678901234567890cd","t":"x1234567890123456789"}'
+    assert not jcs._long_int(data)
+    assert jcs.loads_canonical(data) == (True, json.loads(data))

@@ -218,3 +218,14 @@ def test_inclusion_checker_accepts_exactly_the_included_leaves():
             assert lenient or not exact
     assert not checker.check(n, merkle.leaf_hash(entries[0]), [])
     assert not merkle.InclusionChecker(n, bytes(32)).check(0, merkle.leaf_hash(entries[0]), list(log.inclusion(0, n)))
+
+
+def test_shared_node_table_gives_every_proof_back():
+    """A bundle statement writes its proofs as positions in one table of distinct hashes."""
+    log = merkle.MemoryLog()
+    log.append_entries([f"e{i}".encode() for i in range(101)])
+    paths = [log.inclusion(i, log.size) for i in range(0, 101, 7)]
+    table, refs = merkle.share_nodes(paths)
+    assert len(set(table)) == len(table) < sum(map(len, paths))
+    assert [[table[i] for i in r] for r in refs] == paths
+    assert merkle.share_nodes([]) == ([], [])

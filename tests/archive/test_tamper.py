@@ -161,11 +161,13 @@ def rewrite_history(files, rng, ctx):
     cp_doc, cp_bytes = _checkpoint(tree, sign, rng.randint(0, 3))
     new = {p: c for p, c in files.items() if not p.startswith("data/records/")}
     st["records"] = []
-    for i, (env, entry) in enumerate(zip(envs, entries, strict=True)):
+    nodes, proofs = merkle.share_nodes(tree.inclusion(pad + i, cp_doc["size"]) for i in range(len(entries)))
+    st["nodes"] = [h.hex() for h in nodes]
+    for i, (env, entry, proof) in enumerate(zip(envs, entries, proofs, strict=True)):
         path = f"data/records/{pad + i:012d}.json"
         new[path] = entry
         st["records"].append({"file": path, "sha256": hashlib.sha256(entry).hexdigest(), "seq": env["payload"]["seq"],
-                              "leaf_index": pad + i, "proof": [h.hex() for h in tree.inclusion(pad + i, cp_doc["size"])]})
+                              "leaf_index": pad + i, "proof": proof})
     st["checkpoint"] = {"size": cp_doc["size"], "root": cp_doc["root"]}
     st["consistency"] = []
     st["scope"]["record"] = pad if st["scope"]["kind"] == "record" else None
@@ -177,7 +179,7 @@ def rewrite_history(files, rng, ctx):
 def _checkpoint(tree, sign, extra):
     tree.append_entries([b"pad"] * extra)
     body = {"type": verify.CHECKPOINT_TYPE, "origin": "ggzy/archive/v1", "size": tree.size,
-            "root": tree.root().hex(), "timestamp": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "root": tree.root().hex(), "timestamp": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             "alg": "Ed25519", "kid": sign.kid}
     return body, jcs.dumps({"body": body, "signature": sign.sign(jcs.dumps(body))})
 
@@ -233,3 +235,16 @@ def test_rewritten_history_passes_without_a_prior_but_not_with_one(bundles):
     assert code0 == 0, {k: v for k, v in report0["checks"].items() if not v.get("ok", True)}
     code, report = verify.verify_files(forged, bundles["trust"], bundles["prior"])
     assert code == 1 and not report["checks"]["prior_consistency"]["ok"]
+
+
+@pytest.mark.parametrize("bad", [-1, True, "0", 10**6, 0.5])
+def test_a_proof_position_outside_the_node_table_fails_inclusion(bundles, bad):
+    """Even re-signed by the platform key, a proof must point inside the statement's node table."""
+    files = copy.deepcopy(bundles["lot"])
+    doc = _statement(files)
+    st = doc["statement"]
+    st["records"][1]["proof"][0] = bad
+    _sign_statement(files, st, bundles["signer"].key, bundles["signer"].kid)
+    code, report = verify.verify_files(bag.rebag(files), bundles["trust"])
+    assert code == 1
+    assert {k for k, v in report["checks"].items() if not v["ok"]} == {"inclusion"}
