@@ -87,11 +87,17 @@ def measure_seal(app, n: int, store=None) -> float:
     return n / seconds
 
 
-def _verify_bundle(args) -> int:
-    files, trust_bytes = args
+#: what the pool's workers work on, set before the pool forks: each worker then holds the bundles in
+#: memory as a verifier that has read them does, and the parent does not spend the cores' time
+#: pickling megabytes through a pipe while the workers run (the baselines get their inputs the same way)
+_WORK: dict = {}
+VERIFY_PASSES = 3  # passes over the bundles, so that a measurement lasts seconds, not one
+
+
+def _verify_bundle(i: int) -> int:
     from archive import verify
 
-    code, report = verify.verify_files(files, verify.load_trust(trust_bytes))
+    code, report = verify.verify_files(_WORK["bundles"][i], verify.load_trust(_WORK["trust"]))
     assert code == 0, report
     return report["records"]
 
@@ -103,18 +109,16 @@ def measure_verify(app) -> tuple[float, list[bytes], float]:
     with app.app_context():
         bundles = [services.build_bundle(chain=f"lot:{lot}") for lot in range(1, LOTS + 1)]
         trust = json.dumps(services.trust_document()).encode()
-        samples = []
-        statement_bytes = sum(len(b["data/statement.json"]) for b in bundles)
-        for files in bundles[:2]:
-            for path, data in files.items():
-                if path.startswith("data/records/"):
-                    samples.append(data)
+    samples = [data for files in bundles[:2] for path, data in files.items() if path.startswith("data/records/")]
+    records = sum(len([p for p in files if p.startswith("data/records/")]) for files in bundles)
+    statement_bytes = sum(len(files["data/statement.json"]) for files in bundles)
+    _WORK.update(bundles=bundles, trust=trust)
     with mp.get_context("fork").Pool(2) as pool:
-        pool.map(_verify_bundle, [(bundles[0], trust)] * 2)  # warm both workers
+        pool.map(_verify_bundle, [0, 1])  # warm both workers
         started = time.perf_counter()
-        total = sum(pool.map(_verify_bundle, [(b, trust) for b in bundles], chunksize=1))
+        total = sum(pool.map(_verify_bundle, list(range(len(bundles))) * VERIFY_PASSES, chunksize=1))
         seconds = time.perf_counter() - started
-    return total / seconds, samples, statement_bytes / total
+    return total / seconds, samples, statement_bytes / records
 
 
 def _sign_chunk(payloads) -> int:
@@ -139,12 +143,16 @@ def _verify_chunk(items) -> int:
 
 
 def _both_cores(fn, items) -> float:
-    chunks = [items[i::2] for i in range(2)]
+    _WORK["chunks"] = [items[i::2] for i in range(2)]
     with mp.get_context("fork").Pool(2) as pool:
-        pool.map(fn, [c[:50] for c in chunks])
+        pool.starmap(_run_on, [(fn, i, 50) for i in range(2)])
         started = time.perf_counter()
-        done = sum(pool.map(fn, chunks))
+        done = sum(pool.starmap(_run_on, [(fn, i, None) for i in range(2)]))
         return done / (time.perf_counter() - started)
+
+
+def _run_on(fn, i: int, limit: int | None) -> int:
+    return fn(_WORK["chunks"][i][:limit])
 
 
 def baselines(samples: list[bytes], trust: dict) -> tuple[float, float]:
@@ -156,7 +164,7 @@ def baselines(samples: list[bytes], trust: dict) -> tuple[float, float]:
 
     keys = {k: base64.b64decode(v["public_key"]) for k, v in trust["keys"].items()}
     items = [(keys[e["sig"]["kid"]], jcs.dumps(e["payload"]), base64.b64decode(e["sig"]["value"])) for e in envelopes]
-    return _both_cores(_sign_chunk, payloads * 3), _both_cores(_verify_chunk, items * 3)
+    return _both_cores(_sign_chunk, payloads * 3), _both_cores(_verify_chunk, items * 15)
 
 
 def proof_bytes_1m() -> dict:
@@ -266,7 +274,8 @@ def main() -> None:
         "notes": "medians of `repeat` runs (see runs; uptime shows the load); SQLite database; sealing = "
                  "sequencer batches of 2000 (one transaction, one segment PUT, one signed checkpoint each; "
                  "signatures made on the other core while the batch is built); S3 = moto server (not representative of MinIO speed); verification "
-                 "and baselines use 2 processes; canonical JSON via archive.jcs (byte-identical to rfc8785).",
+                 "and baselines use 2 processes that hold their inputs in memory (forked): 3 passes over 20 lot bundles, "
+                 "30,000 raw verifications; canonical JSON via archive.jcs (byte-identical to rfc8785).",
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(result, indent=2) + "\n")
