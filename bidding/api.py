@@ -123,7 +123,7 @@ class BidSubmit(MethodView):
                                                stream=services.submission.request_body(request),
                                                length=request.content_length, sha256=digest,
                                                ip=request.remote_addr or "", user_agent=request.user_agent.string)
-        commit()
+        commit(keep=(bid,))  # the answer is the bid just written: no select of it again
         return bid, 201 if created else 200
 
 

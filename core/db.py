@@ -32,6 +32,25 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 
+def commit_keeping_loaded(*keep) -> None:
+    """Commit, leaving the objects ``keep`` as they are; every other loaded object expires as usual.
+
+    Why: a request that commits and then goes on with rows it has itself just read or written (the
+    token and its user after recording the token's use, the bid a submission answers with) would
+    otherwise select each of them again, one round trip apiece, to learn what it already knows.
+    """
+    session = db.session()
+    was, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = was
+    kept = {id(obj) for obj in keep}
+    for obj in list(session.identity_map.values()):
+        if id(obj) not in kept:
+            session.expire(obj)
+
+
 class UTCDateTime(types.TypeDecorator):
     """An aware datetime stored as naive UTC; naive input is refused rather than guessed."""
 

@@ -13,12 +13,12 @@ import logging
 import uuid
 from collections.abc import Callable
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, event, select
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, event, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.clock import now
-from core.db import JSONText, UTCDateTime, db
+from core.db import JSONText, UTCDateTime, commit_keeping_loaded, db
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def record(name: str, payload: dict) -> OutboxEvent:
     row = OutboxEvent(name=name, payload={"v": 1, **payload})
     db.session.add(row)
     db.session.flush()
-    db.session.info.setdefault("ggzy_recorded", []).append(row.id)
+    db.session.info.setdefault("ggzy_recorded", []).append((row.id, name))
     return row
 
 
@@ -124,17 +124,23 @@ def handlers_for(event_name: str) -> list[str]:
     return sorted(h for h, (ev, _fn) in HANDLERS.items() if ev == event_name)
 
 
-def commit() -> None:
-    """Commit the request's or task's one transaction, then hand its events to the workers."""
-    db.session.commit()
+def commit(*, keep: tuple = ()) -> None:
+    """Commit the request's or task's one transaction, then hand its events to the workers.
+
+    :param keep: objects not to expire (``core.db.commit_keeping_loaded``): what a view answers with
+        after writing it
+    """
+    if keep:
+        commit_keeping_loaded(*keep)
+    else:
+        db.session.commit()
     dispatch_pending()
 
 
 def dispatch_pending() -> None:
     """Enqueue the committed events; failures are left to the sweeper."""
-    ids = db.session.info.pop("ggzy_dispatch", [])
-    for event_pk in ids:
-        enqueue(event_pk)
+    for event_pk, name in db.session.info.pop("ggzy_dispatch", []):
+        enqueue(event_pk, name)
 
 
 def _send(event_pk: int, handler: str) -> None:
@@ -144,13 +150,11 @@ def _send(event_pk: int, handler: str) -> None:
     current_app.extensions["celery"].tasks["core.handle_event"].apply_async(args=(event_pk, handler))
 
 
-def enqueue(event_pk: int) -> None:
-    ev = db.session.get(OutboxEvent, event_pk)
-    if ev is None:
-        return
-    names = handlers_for(ev.name)
+def enqueue(event_pk: int, name: str) -> None:
+    """Send a committed event to each of its handlers (the name is kept from ``record``: no select)."""
+    names = handlers_for(name)
     if not names:
-        ev.completed_at = now()
+        db.session.execute(update(OutboxEvent).where(OutboxEvent.id == event_pk).values(completed_at=now()))
         db.session.commit()
         return
     for handler in names:

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from core.audit import audit
 from core.clock import now
-from core.db import db
+from core.db import commit_keeping_loaded, db
 from core.errors import Conflict, Forbidden, TooManyRequests, Unauthorized, ValidationFailed
 from core.models import GRANTS, ORG_KINDS, ROLES, ApiToken, Grant, LoginAttempt, Organisation, User
 
@@ -204,10 +204,13 @@ def user_for_token(clear: str) -> User | None:
         ApiToken.token_sha256 == hashlib.sha256(clear.encode()).hexdigest()))
     if row is None or row.revoked_at or (row.expires_at and row.expires_at < now()) or not row.user.active:
         return None
+    user = row.user
     if row.last_used_at is None or now() - row.last_used_at > dt.timedelta(minutes=5):
         row.last_used_at = now()  # throttled, committed at once: GET requests never commit, and a
-        db.session.commit()  # write request must not hold a write lock (SQLite) from its first query
-    return row.user
+        # write request must not hold a write lock (SQLite) from its first query; the token and its
+        # user stay loaded (they were read in this very transaction), not selected again
+        commit_keeping_loaded(row, user)
+    return user
 
 
 def revoke_token(*, token: ApiToken) -> None:

@@ -119,3 +119,21 @@ def test_rolled_back_change_dispatches_nothing(app):
 
 
 assert TMP  # the session's temporary directory holds the SQLite database the workers share
+
+
+def test_a_commit_keeping_objects_expires_every_other_one(app):
+    """``commit(keep=...)``: what a view answers with stays loaded, the rest is read afresh, and the
+    events of the transaction are dispatched as after any commit."""
+    from sqlalchemy import inspect
+
+    with app.app_context():
+        kept = AuditLog(action="test.kept", object_type="test", detail={})
+        other = AuditLog(action="test.other", object_type="test", detail={})
+        db.session.add_all([kept, other])
+        ev = record("core.selftest", {"test": "keep"})
+        commit(keep=(kept,))
+        assert not inspect(kept).expired and inspect(other).expired
+        assert kept.action == "test.kept" and other.action == "test.other"
+        handled = db.session.scalar(select(func.count()).select_from(EventDelivery).where(
+            EventDelivery.event_id == ev.id))
+        assert handled == 1
