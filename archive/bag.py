@@ -83,28 +83,36 @@ def parse_manifest(text: bytes) -> dict[str, str] | None:
 def _compare(listed: dict[str, str] | None, files: dict[str, bytes], what: str) -> list[str]:
     if listed is None:
         return [f"{what} is not a valid sha256 manifest"]
-    problems = [f"{what}: {p} missing" for p in sorted(set(listed) - set(files))]
-    problems += [f"{what}: {p} not listed" for p in sorted(set(files) - set(listed))]
-    problems += [f"{what}: {p} digest mismatch" for p in sorted(set(listed) & set(files))
-                 if sha256_hex(files[p]) != listed[p]]
-    return problems
+    problems = []
+    if listed.keys() != files.keys():
+        problems += [f"{what}: {p} missing" for p in sorted(listed.keys() - files.keys())]
+        problems += [f"{what}: {p} not listed" for p in sorted(files.keys() - listed.keys())]
+    return problems + sorted(f"{what}: {p} digest mismatch" for p, digest in listed.items()
+                             if p in files and sha256_hex(files[p]) != digest)
 
 
 def fixity_problems(bag: dict[str, bytes]) -> list[str]:
     """Everything wrong with the bag's fixity and completeness (empty list = intact)."""
+    return fixity(bag)[0]
+
+
+def fixity(bag: dict[str, bytes]) -> tuple[list[str], dict[str, str]]:
+    """``(problems, {payload path: digest})``: the problems as :func:`fixity_problems`, and the
+    payload manifest once parsed, so that a verifier need not parse or hash anything twice."""
     if bag.get("bagit.txt") != BAGIT_TXT:
-        return ["bagit.txt is not the BagIt 1.0 declaration"]
+        return ["bagit.txt is not the BagIt 1.0 declaration"], {}
     for name in (MANIFEST, TAGMANIFEST, "bag-info.txt"):
         if name not in bag:
-            return [f"{name} missing"]
+            return [f"{name} missing"], {}
     payload = {p: c for p, c in bag.items() if p.startswith("data/")}
     tags = {p: c for p, c in bag.items() if not p.startswith("data/") and p != TAGMANIFEST}
+    digests = parse_manifest(bag[MANIFEST])
     problems = _compare(parse_manifest(bag[TAGMANIFEST]), tags, TAGMANIFEST)
-    problems += _compare(parse_manifest(bag[MANIFEST]), payload, MANIFEST)
+    problems += _compare(digests, payload, MANIFEST)
     oxum = f"Payload-Oxum: {sum(len(c) for c in payload.values())}.{len(payload)}"
     if oxum not in bag["bag-info.txt"].decode("utf-8", errors="replace").splitlines():
         problems.append("Payload-Oxum does not match the payload")
-    return problems
+    return problems, ({} if problems else digests)
 
 
 # --- on disk: a directory or a .tar --------------------------------------------------------------

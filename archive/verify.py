@@ -219,10 +219,11 @@ class _Verifier:
         self.digests: dict[str, str] = {}  # path -> SHA-256 hex, once bag fixity has held
 
     def run(self) -> Report:
-        if self.report.record("bag_fixity", bag.fixity_problems(self.files)):
+        problems, digests = bag.fixity(self.files)
+        if self.report.record("bag_fixity", problems):
             # every payload file hashes to its manifest line: later checks compare against that line
             # instead of hashing each file a second time
-            self.digests = bag.parse_manifest(self.files[bag.MANIFEST]) or {}
+            self.digests = digests
         for name, step in (("statement_format", self._statement), ("checkpoint_format", self._checkpoint),
                            ("records_canonical", self._parse_records)):
             if not self._step(name, step):
@@ -408,14 +409,18 @@ class _Verifier:
     def _inclusion(self):
         checker = merkle.InclusionChecker(self.checkpoint["size"], hex32(self.checkpoint["root"]))
 
-        nodes, count = self.nodes, len(self.nodes)
+        nodes = self.nodes
 
         def one(rec):
             entry = rec["entry"]
             refs = entry["proof"]  # positions in the statement's node table
-            if not set(map(type, refs)) <= {int} or (refs and not 0 <= min(refs) <= max(refs) < count):
+            if not set(map(type, refs)) <= {int} or (refs and min(refs) < 0):
                 raise Bad("proof: not a list of positions in the statement's node table")
-            if not checker.check(entry["leaf_index"], merkle.leaf_hash(rec["bytes"]), [nodes[i] for i in refs]):
+            try:
+                path = [nodes[i] for i in refs]
+            except IndexError:
+                raise Bad("proof: a position beyond the statement's node table") from None
+            if not checker.check(entry["leaf_index"], merkle.leaf_hash(rec["bytes"]), path):
                 raise Bad(f"not included at leaf {entry['leaf_index']} under the checkpoint root")
         leaves = [r["entry"]["leaf_index"] for r in self.records]
         return self._each(one) + (["two records claim the same leaf"] if len(set(leaves)) != len(leaves) else [])
