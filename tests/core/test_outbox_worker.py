@@ -29,20 +29,35 @@ def _redis_ok(url: str) -> bool:
 
 
 @pytest.fixture
-def broker_app(app, tmp_path):
-    """A second app on the same database whose tasks go to a real broker (not eager)."""
+def broker_app(app, tmp_path, monkeypatch):
+    """A second app on the same database whose tasks go to a real broker (not eager).
+
+    Creating it makes its Celery app both the current and the default one, and the test subscriber
+    ``test.slow`` joins the process-wide handler table: both are given back afterwards, or later
+    tests would run shared tasks (``close_unseal_window(...)``) in this app, whose events then go to
+    a broker nobody reads, and ``core.selftest`` would have a second handler.
+    """
+    from core import events
+
     url = broker_url(tmp_path)
     if url.startswith("redis"):
         need("redis", _redis_ok(url), f"no Redis at {url}")
     elif "redis" in os.environ.get("GGZY_TEST_REQUIRE", ""):
         pytest.fail("GGZY_TEST_REQUIRE has redis but GGZY_TEST_BROKER_URL is not set")
-    os.environ["GGZY_EXTRA_TASK_MODULES"] = "tests.support_handlers"
+    monkeypatch.setattr(events, "HANDLERS", dict(events.HANDLERS))  # restored after the test
     try:
-        worker_app = create_app(app_config(GGZY_TASKS_EAGER=False, GGZY_BROKER_URL=url))
-    finally:
-        os.environ.pop("GGZY_EXTRA_TASK_MODULES")
-    yield worker_app
-    app.extensions["celery"].set_default()  # give the shared tasks back to the session app
+        os.environ["GGZY_EXTRA_TASK_MODULES"] = "tests.support_handlers"
+        try:
+            worker_app = create_app(app_config(GGZY_TASKS_EAGER=False, GGZY_BROKER_URL=url))
+        finally:
+            os.environ.pop("GGZY_EXTRA_TASK_MODULES")
+        from tests import support_handlers  # already imported: make sure its subscriber is in this table
+
+        events.HANDLERS.setdefault("test.slow", ("core.selftest", support_handlers.slow))
+        yield worker_app
+    finally:  # give the shared tasks back to the session app
+        app.extensions["celery"].set_current()
+        app.extensions["celery"].set_default()
 
 
 def _effects(event_pk: int, event_id: str) -> tuple[int, int]:
