@@ -104,6 +104,8 @@ def _load_own_copy() -> None:
     _MINE.update(pickle.loads(_WORK["blob"]))
     if "bundles" in _MINE:
         _verify_bundle(0)
+    with _WORK["ready"].get_lock():
+        _WORK["ready"].value += 1
 
 
 def _pool():
@@ -115,7 +117,17 @@ def _pool():
     heap.  Frozen objects are left alone by the collector."""
     gc.collect()
     gc.freeze()
-    return mp.get_context("fork").Pool(2, initializer=_load_own_copy)
+    ctx = mp.get_context("fork")
+    _WORK["ready"] = ctx.Value("i", 0)
+    pool = ctx.Pool(2, initializer=_load_own_copy)
+    # the initializers run after Pool() returns: start no clock before both workers are ready
+    deadline = time.monotonic() + 300
+    while _WORK["ready"].value < 2:
+        if time.monotonic() > deadline:
+            pool.terminate()
+            raise RuntimeError("the benchmark workers did not start")
+        time.sleep(0.01)
+    return pool
 
 
 def _verify_bundle(i: int) -> int:
