@@ -91,14 +91,10 @@ def _compare(listed: dict[str, str] | None, files: dict[str, bytes], what: str) 
                              if p in files and sha256_hex(files[p]) != digest)
 
 
-def fixity_problems(bag: dict[str, bytes]) -> list[str]:
-    """Everything wrong with the bag's fixity and completeness (empty list = intact)."""
-    return fixity(bag)[0]
-
-
 def fixity(bag: dict[str, bytes]) -> tuple[list[str], dict[str, str]]:
-    """``(problems, {payload path: digest})``: the problems as :func:`fixity_problems`, and the
-    payload manifest once parsed, so that a verifier need not parse or hash anything twice."""
+    """``(problems, {payload path: digest})``: everything wrong with the bag's fixity and
+    completeness (no problems = intact), and the payload manifest once parsed, so that a verifier
+    need not parse or hash anything twice (the digests are empty unless the bag is intact)."""
     if bag.get("bagit.txt") != BAGIT_TXT:
         return ["bagit.txt is not the BagIt 1.0 declaration"], {}
     for name in (MANIFEST, TAGMANIFEST, "bag-info.txt"):

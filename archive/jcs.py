@@ -127,8 +127,9 @@ def _safe_int(text: str) -> int:
 
 #: floats, NaN/Infinity and unsafe integers leave the fast path (``_FloatSeen``)
 _STRICT = json.JSONDecoder(parse_float=_no_float, parse_int=_safe_int, parse_constant=_no_float)
-#: the same without the per-integer Python call: only for data without a run of 16 digits, where
-#: every integer literal has at most 15 digits and is therefore within ±(2^53 − 1)
+#: the same without the per-integer Python call: only where :func:`_long_int` finds no number of 16
+#: digits, so every integer of canonical input is within ±(2^53 − 1); a longer one after whitespace
+#: may slip through, but whitespace alone makes the re-serialisation differ and the answer False
 _QUICK = json.JSONDecoder(parse_float=_no_float, parse_constant=_no_float)
 
 

@@ -14,6 +14,7 @@ Run from the repository root: ``python bench/bench_archive.py [--records N]``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import gc
 import json
@@ -108,6 +109,7 @@ def _load_own_copy() -> None:
         _WORK["ready"].value += 1
 
 
+@contextlib.contextmanager
 def _pool():
     """Two forked workers that carry nothing of this process's heap into their collector.
 
@@ -121,13 +123,17 @@ def _pool():
     _WORK["ready"] = ctx.Value("i", 0)
     pool = ctx.Pool(2, initializer=_load_own_copy)
     # the initializers run after Pool() returns: start no clock before both workers are ready
-    deadline = time.monotonic() + 300
-    while _WORK["ready"].value < 2:
-        if time.monotonic() > deadline:
-            pool.terminate()
-            raise RuntimeError("the benchmark workers did not start")
-        time.sleep(0.01)
-    return pool
+    try:
+        deadline = time.monotonic() + 300
+        while _WORK["ready"].value < 2:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the benchmark workers did not start")
+            time.sleep(0.01)
+        yield pool
+    finally:
+        pool.terminate()
+        pool.join()
+        gc.unfreeze()  # the parent's own later work (sealing on S3) runs with its collector as usual
 
 
 def _verify_bundle(i: int) -> int:

@@ -154,7 +154,8 @@ def enqueue(event_pk: int, name: str) -> None:
     """Send a committed event to each of its handlers (the name is kept from ``record``: no select)."""
     names = handlers_for(name)
     if not names:
-        db.session.execute(update(OutboxEvent).where(OutboxEvent.id == event_pk).values(completed_at=now()))
+        db.session.execute(update(OutboxEvent).where(OutboxEvent.id == event_pk, OutboxEvent.name == name)
+                           .values(completed_at=now()))
         db.session.commit()
         return
     for handler in names:
@@ -167,8 +168,8 @@ def enqueue(event_pk: int, name: str) -> None:
 def run_handler(event_pk: int, handler: str) -> str:
     """Run one handler for one event exactly once in effect; returns 'handled' or 'duplicate'."""
     ev = db.session.get(OutboxEvent, event_pk)
-    if ev is None or handler not in HANDLERS:
-        logger.warning("event %s or handler %s unknown", event_pk, handler)
+    if ev is None or handler not in HANDLERS or HANDLERS[handler][0] != ev.name:
+        logger.warning("event %s or handler %s unknown (or not this event's)", event_pk, handler)
         return "missing"
     done = select(EventDelivery.id).where(EventDelivery.event_id == event_pk, EventDelivery.handler == handler)
     if db.session.scalar(done):

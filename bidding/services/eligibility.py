@@ -51,12 +51,8 @@ def check_open(lot, *, at: dt.datetime) -> None:
                              rule=RULE_DEADLINE)
 
 
-def check_eligible(*, lot, organisation: Organisation | None, at: dt.datetime,
-                   signer_checked: bool = False) -> None:
-    """:param signer_checked: the package's signature was just verified against a valid registered
-        signing key of this organisation (``validate_package``), which already proves what the key
-        query at the end would
-    :raises NotEligible: the first reason this organisation may not bid, with its article"""
+def check_eligible(*, lot, organisation: Organisation | None, at: dt.datetime) -> None:
+    """:raises NotEligible: the first reason this organisation may not bid, with its article"""
     from trading.services import bidder_exclusions
 
     if organisation is None:
@@ -76,6 +72,6 @@ def check_eligible(*, lot, organisation: Organisation | None, at: dt.datetime,
     if lot.invitees and organisation.id not in lot.invitees:
         raise NotEligible("this is an invited tender and your organisation was not invited",
                           code="not_invited", rule=RULE_INVITED)
-    if not signer_checked and not registry.valid_keys(organisation_id=organisation.id, kind="sign"):
+    if not registry.valid_keys(organisation_id=organisation.id, kind="sign"):
         raise NotEligible("your organisation has no valid registered signing key (revoked or expired); "
                           "register a new one before bidding", code="no_valid_signing_key", rule=RULE_KEYS)

@@ -395,7 +395,7 @@ def submit_package(*, user, lot, stream, length: int | None, sha256: str, ip: st
             raise _hash_mismatch()
         at = now()  # every byte is here: the instant of submission
         check_open(lot, at=at)
-        check_eligible(lot=lot, organisation=organisation, at=at, signer_checked=True)
+        check_eligible(lot=lot, organisation=organisation, at=at)
         standing = active_bid(lot_id=lot.id, organisation_id=organisation.id)
         if standing is not None and standing.package_sha256 == sha256:
             return standing, False

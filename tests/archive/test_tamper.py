@@ -237,13 +237,29 @@ def test_rewritten_history_passes_without_a_prior_but_not_with_one(bundles):
     assert code == 1 and not report["checks"]["prior_consistency"]["ok"]
 
 
-@pytest.mark.parametrize("bad", [-1, True, "0", 10**6, 0.5])
+def _alias_negative(proof, nodes):
+    proof[0] -= len(nodes)  # the same hash, reached from the end of the table
+
+
+def _alias_bool(proof, _nodes):
+    at = next(i for i, p in enumerate(proof) if p in (0, 1))
+    proof[at] = bool(proof[at])  # true for 1, false for 0: the same hash
+
+
+@pytest.mark.parametrize("bad", [-1, True, "0", 10**6, 0.5, _alias_negative, _alias_bool])
 def test_a_proof_position_outside_the_node_table_fails_inclusion(bundles, bad):
-    """Even re-signed by the platform key, a proof must point inside the statement's node table."""
+    """Even re-signed by the platform key, a proof must name positions inside the statement's node
+    table, as integers: not a negative index or a boolean that Python would resolve to the very hash."""
     files = copy.deepcopy(bundles["lot"])
-    doc = _statement(files)
-    st = doc["statement"]
-    st["records"][1]["proof"][0] = bad
+    st = _statement(files)["statement"]
+    if bad is _alias_bool:
+        entry = next(r for r in st["records"] if any(p in (0, 1) for p in r["proof"]))
+    else:
+        entry = st["records"][1]
+    if callable(bad):
+        bad(entry["proof"], st["nodes"])
+    else:
+        entry["proof"][0] = bad
     _sign_statement(files, st, bundles["signer"].key, bundles["signer"].kid)
     code, report = verify.verify_files(bag.rebag(files), bundles["trust"])
     assert code == 1

@@ -152,3 +152,16 @@ def test_a_commit_keeping_objects_expires_every_other_one(app):
         handled = db.session.scalar(select(func.count()).select_from(EventDelivery).where(
             EventDelivery.event_id == ev.id, EventDelivery.handler == "core.selftest_ack"))
         assert handled == 1
+
+
+def test_a_handler_runs_only_for_its_own_event(app):
+    """A delivery naming another event's handler (a stale or mistaken task) does nothing."""
+    from core.events import HANDLERS, run_handler
+
+    with app.app_context():
+        ev = record("core.selftest", {"test": "foreign handler"})
+        commit()
+        foreign = next(h for h, (name, _fn) in HANDLERS.items() if name != "core.selftest")
+        assert run_handler(ev.id, foreign) == "missing"
+        assert db.session.scalar(select(func.count()).select_from(EventDelivery).where(
+            EventDelivery.event_id == ev.id, EventDelivery.handler == foreign)) == 0
