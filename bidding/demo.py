@@ -18,7 +18,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import inspect, select
 
 from bidding import container as c
 from bidding import sealing, services, tool
@@ -26,6 +25,7 @@ from bidding.models import Bid
 from bidding.services import hall, record, unsealing
 from core.clock import advance_demo_clock, now
 from core.db import db
+from core.demo import demo_user, ready_to_seed
 from core.events import commit
 from core.models import User
 from core.storage import get_storage
@@ -36,7 +36,7 @@ PRICES = {"bidder1": ("9650000.00", 240), "bidder2": ("9718000.00", 260), "bidde
 
 
 def _user(name: str) -> User:
-    return db.session.scalar(select(User).where(User.email == f"{name}@demo.ggzy"))
+    return demo_user(f"{name}@demo.ggzy")
 
 
 def _keys(user: User):
@@ -49,10 +49,7 @@ def _keys(user: User):
 
 
 def seed() -> None:
-    if current_app.config.get("GGZY_ENV") != "demo":
-        raise RuntimeError("bidding demo data is made only when GGZY_ENV=demo")
-    if not inspect(db.engine).has_table(Bid.__tablename__):
-        logger.warning("bidding demo skipped: the bidding tables are not migrated yet (ggzy db upgrade)")
+    if not ready_to_seed("bidding", Bid):
         return
     from trading.demo import demo_lot
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import os
 import signal
 import subprocess
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import click
 from sqlalchemy import select
+
+logger = logging.getLogger(__name__)
 
 DEMO_PASSWORD = "ggzy-demo-2026"
 
@@ -67,6 +70,33 @@ def seed_demo() -> bool:
     for module in _domain_seeders():
         module.seed()
     return True
+
+
+def ready_to_seed(domain: str, model) -> bool:
+    """The guard every domain's ``seed`` starts with: demo mode only, and the domain's tables there.
+
+    :raises RuntimeError: outside ``GGZY_ENV=demo`` (demo data never reaches a real database)
+    :returns: False, with a warning, while ``model``'s table is not migrated yet
+    """
+    from flask import current_app
+    from sqlalchemy import inspect
+
+    from core.db import db
+
+    if current_app.config.get("GGZY_ENV") != "demo":
+        raise RuntimeError(f"{domain} demo data is made only when GGZY_ENV=demo")
+    if not inspect(db.engine).has_table(model.__tablename__):
+        logger.warning("%s demo skipped: the %s tables are not migrated yet (ggzy db upgrade)", domain, domain)
+        return False
+    return True
+
+
+def demo_user(email: str):
+    """A demo user by e-mail, or None."""
+    from core.db import db
+    from core.models import User
+
+    return db.session.scalar(select(User).where(User.email == email))
 
 
 def enrol_demo_totp(user) -> None:

@@ -15,12 +15,12 @@ import datetime as dt
 import logging
 import secrets
 
-from flask import current_app
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 
 from core import identity
 from core.clock import now
 from core.db import db
+from core.demo import demo_user, ready_to_seed
 from core.models import Organisation, User
 from experts import selection as sel
 from experts import services
@@ -61,12 +61,9 @@ DRAW_QUOTAS = [{"specialty": "A01", "count": 3}, {"specialty": "B01", "count": 2
 
 def seed() -> None:
     """Seed the pool and, where a lot allows it, one complete draw (demo only)."""
-    if current_app.config.get("GGZY_ENV") != "demo":
-        raise RuntimeError("experts demo data is made only when GGZY_ENV=demo")
-    if not inspect(db.engine).has_table(Expert.__tablename__):
-        logger.warning("experts demo skipped: the experts tables are not migrated yet (ggzy db upgrade)")
+    if not ready_to_seed("experts", Expert):
         return
-    manager = _user("pool@demo.ggzy")
+    manager = demo_user("pool@demo.ggzy")
     if manager is None:
         logger.warning("experts demo skipped: core's demo pool manager pool@demo.ggzy is missing")
         return
@@ -79,10 +76,6 @@ def seed() -> None:
         logger.info("experts demo: no lot past its bid deadline in a drawable state; no draw seeded")
         return
     _draw(lot)
-
-
-def _user(email: str) -> User | None:
-    return db.session.scalar(select(User).where(User.email == email))
 
 
 def _org_uscc(name: str) -> str | None:
@@ -119,7 +112,7 @@ def _admit(manager, i: int) -> Expert:
         return existing
     _tie(fields, i)
     if i == EXPERT_LOGIN[1]:
-        login = _user(EXPERT_LOGIN[0])
+        login = demo_user(EXPERT_LOGIN[0])
         if login is not None:
             fields.update(name=login.name, user_id=login.id)
     return services.admit_expert(actor=manager, **fields)
@@ -162,7 +155,7 @@ def _drawable_lot():
 def _draw(lot) -> Draw:
     """Request, commit, reveal: the lot's organiser operates the draw, the demo supervisor takes part."""
     operator = db.session.get(User, lot.project.created_by)
-    supervisor = _user("supervisor@demo.ggzy")
+    supervisor = demo_user("supervisor@demo.ggzy")
     identity.grant(user=operator, grant_name="draw_operator", scope_id=lot.id)
     draw = services.request_draw(actor=operator, lot=lot, size=7, tenderee_reps=2, quotas=DRAW_QUOTAS,
                                  bidder_org_ids=_bidders(lot.id), frequency_limit=3)

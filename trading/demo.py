@@ -12,15 +12,12 @@ import datetime as dt
 import logging
 from decimal import Decimal
 
-from flask import current_app
-from sqlalchemy import inspect, select
-
 from core import identity
 from core.calendar import SHANGHAI
 from core.clock import advance_demo_clock, now
 from core.db import db
+from core.demo import demo_user, ready_to_seed
 from core.identity import make_uscc
-from core.models import User
 from trading import procedures, services
 from trading.models import Lot
 
@@ -44,18 +41,11 @@ DRAFT = ("宁波市奉化区农村饮用水达标提标工程", "330213", "宁�
          [("管网工程", "17900000.00")])
 
 
-def _user(email: str) -> User:
-    return db.session.scalar(select(User).where(User.email == email))
-
-
 def seed() -> None:
     """Seed the trading demo; on a year missing from the holiday table, seed only what needs no calendar."""
-    if current_app.config.get("GGZY_ENV") != "demo":
-        raise RuntimeError("trading demo data is made only when GGZY_ENV=demo")
-    if not inspect(db.engine).has_table(Lot.__tablename__):
-        logger.warning("trading demo skipped: the trading tables are not migrated yet (ggzy db upgrade)")
+    if not ready_to_seed("trading", Lot):
         return
-    cast = {name: _user(f"{name}@demo.ggzy") for name in
+    cast = {name: demo_user(f"{name}@demo.ggzy") for name in
             ("agency", "tenderee", "supervisor", "bidder1", "bidder2", "bidder3", "bidder4")}
     savepoint = db.session.begin_nested()
     try:
@@ -91,7 +81,7 @@ def _assign_duties(agency, lot) -> None:
     supervisor and the trading centre's custodian — granted before publication makes the key."""
     identity.grant(user=agency, grant_name="opening_host", scope_id=lot.id)
     for email in ("supervisor@demo.ggzy", "admin@demo.ggzy"):
-        custodian = _user(email)
+        custodian = demo_user(email)
         if custodian is not None:
             identity.grant(user=custodian, grant_name="custodian", scope_id=lot.id)
 
