@@ -88,6 +88,13 @@ def _init_auth(app: Flask) -> None:
             _api_csrf()
         _refuse_nul_characters()
 
+    @app.after_request
+    def _token_use(response):
+        from core.identity import record_token_use
+
+        record_token_use()
+        return response
+
 
 #: what a user who must enrol TOTP may still reach by session before doing so
 ENROLMENT_ENDPOINTS = {"core_pages.account", "core_pages.totp", "core_pages.logout", "core_pages.home",

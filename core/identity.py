@@ -12,11 +12,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.audit import audit
 from core.clock import now
-from core.db import commit_keeping_loaded, db
+from core.db import db
 from core.errors import Conflict, Forbidden, TooManyRequests, Unauthorized, ValidationFailed
 from core.models import GRANTS, ORG_KINDS, ROLES, ApiToken, Grant, LoginAttempt, Organisation, User
 
@@ -198,19 +200,50 @@ def issue_token(*, user: User, name: str, days: int | None = 365) -> tuple[ApiTo
     return row, clear
 
 
+#: how often a token's use is written down: ``last_used_at`` says "in use lately", it is no access log
+TOKEN_USE_EVERY = dt.timedelta(minutes=5)
+_TOKEN_USE = "ggzy_token_use"
+
+
 def user_for_token(clear: str) -> User | None:
-    """Resolve a bearer token to an active user, or None if unknown, revoked or expired."""
-    row = db.session.scalar(select(ApiToken).where(
-        ApiToken.token_sha256 == hashlib.sha256(clear.encode()).hexdigest()))
-    if row is None or row.revoked_at or (row.expires_at and row.expires_at < now()) or not row.user.active:
+    """Resolve a bearer token to an active user, or None if unknown, revoked or expired.
+
+    One query loads the token, its user and the user's organisation (every API request needs all
+    three).  The use is written with the request's own commit (:func:`_token_use_with_commit`), or
+    apart after a request that commits nothing (:func:`record_token_use`): never as a commit of its
+    own at the start of a write, and never by setting the attribute (autoflush would then write the
+    row at the request's first query and hold its lock, on SQLite the database's, until the end)."""
+    row = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user).joinedload(User.organisation))
+                            .where(ApiToken.token_sha256 == hashlib.sha256(clear.encode()).hexdigest()))
+    moment = now()
+    if row is None or row.revoked_at or (row.expires_at and row.expires_at < moment) or not row.user.active:
         return None
-    user = row.user
-    if row.last_used_at is None or now() - row.last_used_at > dt.timedelta(minutes=5):
-        row.last_used_at = now()  # throttled, committed at once: GET requests never commit, and a
-        # write request must not hold a write lock (SQLite) from its first query; the token and its
-        # user stay loaded (they were read in this very transaction), not selected again
-        commit_keeping_loaded(row, user)
-    return user
+    if row.last_used_at is None or moment - row.last_used_at > TOKEN_USE_EVERY:
+        db.session.info[_TOKEN_USE] = (row.id, moment)
+        set_committed_value(row, "last_used_at", moment)  # what the row will say; not a change to flush
+    return row.user
+
+
+def _token_use_statement(pending: tuple[int, dt.datetime]):
+    token_id, moment = pending
+    return update(ApiToken.__table__).where(ApiToken.__table__.c.id == token_id).values(last_used_at=moment)
+
+
+@event.listens_for(Session, "before_commit")
+def _token_use_with_commit(session: Session) -> None:
+    """The request commits anyway: its token's use goes into the same transaction, as its last write."""
+    if (pending := session.info.pop(_TOKEN_USE, None)) is not None:
+        session.execute(_token_use_statement(pending))
+
+
+def record_token_use() -> None:
+    """After a request that committed nothing (a GET, a refusal): the use in a short transaction of
+    its own.  What the request left uncommitted is rolled back first (it would be at teardown), so
+    only the token's row is written; the request's own connection is used, not a second one."""
+    if (pending := db.session.info.pop(_TOKEN_USE, None)) is not None:
+        db.session.rollback()
+        db.session.execute(_token_use_statement(pending))
+        db.session.commit()
 
 
 def revoke_token(*, token: ApiToken) -> None:

@@ -78,6 +78,9 @@ PERMISSIONS: dict[str, Rule] = {
 
 #: path parameter name → model class, used to load the object a rule is checked against
 PARAM_MODELS: dict[str, type] = {}
+#: model → loader options for that load, when the rules or the view read a related row of every such
+#: object anyway (a lot's project): one query instead of a lazy load later
+PARAM_LOAD_OPTIONS: dict[type, tuple] = {}
 
 
 def declare(op: str, rule: Rule) -> None:
@@ -148,7 +151,7 @@ def _path_objects(kwargs: dict) -> list:
         model = PARAM_MODELS.get(name)
         if model is None:
             continue
-        obj = db.session.get(model, value)
+        obj = db.session.get(model, value, options=PARAM_LOAD_OPTIONS.get(model, ()))
         if obj is None:
             raise NotFound(f"{model.__name__} {value} not found")
         found.append(obj)

@@ -9,8 +9,10 @@ conditions of the rule (``when``), so a supervisor asking early gets 403 and the
 """
 from __future__ import annotations
 
+from sqlalchemy.orm import joinedload
+
 from core.clock import now
-from core.permissions import PARAM_MODELS, _r, declare
+from core.permissions import PARAM_LOAD_OPTIONS, PARAM_MODELS, _r, declare
 from trading.models import BlacklistEntry, Lot, Objection, Project, TenderDocument
 
 TENDEREE = {"owner_roles": {"agency"}, "grants": {"tenderee_rep"}}
@@ -57,3 +59,5 @@ for _op, _rule in OPERATIONS.items():
 
 PARAM_MODELS.update({"project_id": Project, "lot_id": Lot, "tender_document_id": TenderDocument,
                      "objection_id": Objection, "blacklist_entry_id": BlacklistEntry})
+# a lot's rules and the bidding checks read its project (its agency): loaded with the lot
+PARAM_LOAD_OPTIONS[Lot] = (joinedload(Lot.project),)

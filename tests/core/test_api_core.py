@@ -94,6 +94,57 @@ def test_expired_token_is_refused(app, client):
         assert client.get("/api/me", headers=bearer(clear)).status_code == 401
 
 
+def _last_used(app, clear: str):
+    with app.app_context():
+        return db.session.scalar(select(ApiToken.last_used_at).where(
+            ApiToken.token_sha256 == hashlib.sha256(clear.encode()).hexdigest()))
+
+
+def test_a_token_use_is_written_at_most_every_five_minutes(app, client):
+    start = now().replace(microsecond=0)
+    with app.app_context(), frozen(start):
+        clear = token_for(make_user("expert"))
+    assert _last_used(app, clear) is None
+    for minutes, written in ((1, 1), (3, 1), (1 + 5, 1), (7, 7)):
+        with frozen(start + dt.timedelta(minutes=minutes)):
+            assert client.get("/api/me", headers=bearer(clear)).status_code == 200
+        assert _last_used(app, clear) == start + dt.timedelta(minutes=written), minutes
+
+
+def test_a_write_carries_its_token_use_in_its_own_single_commit(app, client):
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    with app.app_context():
+        user = make_user("expert")
+        clear, (other, _) = token_for(user), identity.issue_token(user=user, name="second")
+        commit()
+        other_id = other.id
+    commits = []
+    listener = lambda session: commits.append(session)  # noqa: E731
+    event.listen(Session, "after_commit", listener)
+    try:
+        resp = client.post(f"/api/tokens/{other_id}/revoke", headers=bearer(clear))
+    finally:
+        event.remove(Session, "after_commit", listener)
+    assert resp.status_code == 200 and resp.get_json()["revoked_at"]
+    assert len(commits) == 1  # the revocation and the token's use together, not one commit each
+    assert _last_used(app, clear) is not None
+
+
+def test_the_use_of_a_token_after_a_request_that_commits_nothing_writes_only_the_token(app):
+    with app.app_context():
+        clear = token_for(make_user("expert"))
+    with app.test_request_context("/api/me"):
+        assert identity.user_for_token(clear) is not None
+        db.session.add(AuditLog(action="test.never_committed", object_type="test", object_id="1"))
+        db.session.flush()  # a request that wrote, then was refused, and never committed
+        identity.record_token_use()
+    assert _last_used(app, clear) is not None
+    with app.app_context():
+        assert db.session.scalar(select(AuditLog).where(AuditLog.action == "test.never_committed")) is None
+
+
 def test_token_of_an_inactive_user_is_refused(app, client):
     with app.app_context():
         user = make_user("expert")
