@@ -196,6 +196,20 @@ def closed_loop(jobs: list[dict], clients: int, one) -> tuple[float, list[float]
     return time.monotonic() - started, latencies, outcomes
 
 
+#: the pause before each server's run.  Two things otherwise favour one run over another: the 2 GB
+#: of packages the preparation wrote are still being written back (charged to the first run), and
+#: on the virtual machines this is measured on, memory freed by a run's cleanup is cheap to reuse
+#: for a few seconds and is then given back to the host (writing 2 MB costs 1.0 ms of system time
+#: into just-freed pages, 4.6 to 5.7 ms into cold ones; 10 s later they are cold again).  After the
+#: pause every run starts alike.
+SETTLE_SECONDS = 15
+
+
+def settle() -> None:
+    os.sync()
+    time.sleep(SETTLE_SECONDS)
+
+
 def floor_tables(db_url: str, bids: int, *, create: bool) -> None:
     """The floor's two tables in the bench's database (dropped again after the run)."""
     from sqlalchemy import create_engine, text
@@ -300,10 +314,6 @@ def main() -> int:
     print(f"preparing {args.bids} packages of {PACKAGE_BYTES / 2**20:.0f} MiB in {tmp} …", flush=True)
     lot_id, jobs = prepare(tmp, cfg, args.bids)
     floor_tables(db_url, args.bids, create=True)
-    # the 2 GB of packages just written are still being written back by the kernel: that would be
-    # charged to whichever server runs first (the baseline, measured up to 20 % slower)
-    os.sync()
-    time.sleep(2)
     env = {k: v for k, v in os.environ.items() if not k.startswith("GGZY_")}
     env.update({"GGZY_ENV": "production", "GGZY_SECRET_KEY": cfg["SECRET_KEY"], "GGZY_DATABASE_URL": db_url,
                 "GGZY_BROKER_URL": broker, "GGZY_KEY_DIR": cfg["GGZY_KEY_DIR"], "GGZY_STORAGE": "local",
@@ -315,6 +325,7 @@ def main() -> int:
     base_rates, base_cpu, load = [], [], [os.getloadavg()[0]]
 
     def run_baseline():
+        settle()
         with Server("bench.burst_baseline:app", env, tmp, args.workers, args.threads) as srv:
             cpu = srv.worker_cpu_seconds()
             secs, _lat, outcomes = closed_loop(jobs, args.clients, baseline_one(f"http://127.0.0.1:{srv.port}"))
@@ -326,6 +337,7 @@ def main() -> int:
         print(f"baseline: {secs:.1f} s, {total_mb / secs:.1f} MB/s", flush=True)
 
     run_baseline()
+    settle()
     with Server("bench.burst_floor:app", env, tmp, args.workers, args.threads) as srv:
         cpu = srv.worker_cpu_seconds()
         floor_secs, _lat, floor_out = closed_loop(jobs, args.clients, floor_one(f"http://127.0.0.1:{srv.port}"))
@@ -334,6 +346,7 @@ def main() -> int:
     for p in (tmp / "baseline").iterdir():
         p.unlink()
     print(f"floor: {floor_secs:.1f} s, {total_mb / floor_secs:.1f} MB/s", flush=True)
+    settle()
     with Server("wsgi:app", env, tmp, args.workers, args.threads) as srv:
         cpu = srv.worker_cpu_seconds()
         seconds, latencies, outcomes = closed_loop(jobs, args.clients, platform_one(f"http://127.0.0.1:{srv.port}",
