@@ -105,8 +105,19 @@ def prepare(tmp: Path, cfg: dict, bids: int) -> tuple[int, list[dict]]:
                          "sha256": hashlib.sha256(out.read_bytes()).hexdigest()})
         lot_id = lot.id
         db.session.remove()
+        _analyse(db.engine)
         db.engine.dispose()
     return lot_id, jobs
+
+
+def _analyse(engine) -> None:
+    """PostgreSQL: statistics for the tables just filled, now, rather than by autovacuum, which would
+    otherwise wake up in the middle of whichever run comes first."""
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
 
 
 class Server:
