@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
 
 import pyotp
@@ -13,6 +14,7 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import event, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -22,6 +24,7 @@ from core.db import db
 from core.errors import Conflict, Forbidden, TooManyRequests, Unauthorized, ValidationFailed
 from core.models import GRANTS, ORG_KINDS, ROLES, ApiToken, Grant, LoginAttempt, Organisation, User
 
+logger = logging.getLogger(__name__)
 _hasher = PasswordHasher()
 
 USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -231,7 +234,13 @@ def _token_use_statement(pending: tuple[int, dt.datetime]):
 
 @event.listens_for(Session, "before_commit")
 def _token_use_with_commit(session: Session) -> None:
-    """The request commits anyway: its token's use goes into the same transaction, as its last write."""
+    """The request commits anyway: its token's use goes into the same transaction, as its last write.
+
+    A savepoint's release also fires ``before_commit``; the use waits for the outer commit, which a
+    later rollback may still undo.  Being the last statement, the UPDATE holds the token row's lock
+    only for the commit itself: two requests with one token queue there briefly, never for longer."""
+    if session.in_nested_transaction():
+        return
     if (pending := session.info.pop(_TOKEN_USE, None)) is not None:
         session.execute(_token_use_statement(pending))
 
@@ -239,11 +248,17 @@ def _token_use_with_commit(session: Session) -> None:
 def record_token_use() -> None:
     """After a request that committed nothing (a GET, a refusal): the use in a short transaction of
     its own.  What the request left uncommitted is rolled back first (it would be at teardown), so
-    only the token's row is written; the request's own connection is used, not a second one."""
-    if (pending := db.session.info.pop(_TOKEN_USE, None)) is not None:
+    only the token's row is written; the request's own connection is used, not a second one.  This is
+    bookkeeping: if the database refuses it, the response already decided stands and a warning says so."""
+    if (pending := db.session.info.pop(_TOKEN_USE, None)) is None:
+        return
+    try:
         db.session.rollback()
         db.session.execute(_token_use_statement(pending))
         db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+        logger.warning("token %s: its use could not be recorded", pending[0], exc_info=True)
 
 
 def revoke_token(*, token: ApiToken) -> None:

@@ -121,7 +121,7 @@ def test_a_write_carries_its_token_use_in_its_own_single_commit(app, client):
         commit()
         other_id = other.id
     commits = []
-    listener = lambda session: commits.append(session)  # noqa: E731
+    listener = lambda session: commits.append(session) if session is db.session() else None  # noqa: E731
     event.listen(Session, "after_commit", listener)
     try:
         resp = client.post(f"/api/tokens/{other_id}/revoke", headers=bearer(clear))
@@ -143,6 +143,81 @@ def test_the_use_of_a_token_after_a_request_that_commits_nothing_writes_only_the
     assert _last_used(app, clear) is not None
     with app.app_context():
         assert db.session.scalar(select(AuditLog).where(AuditLog.action == "test.never_committed")) is None
+
+
+def test_resolving_a_token_leaves_nothing_to_flush(app):
+    """The use is noted with set_committed_value: an attribute set would be flushed by the request's
+    first query and hold the token row's lock (SQLite: the database's) until the request ends."""
+    from sqlalchemy import event
+
+    with app.app_context():
+        clear = token_for(make_user("expert"))
+    with app.test_request_context("/api/me"):
+        user = identity.user_for_token(clear)
+        assert not db.session.dirty and db.session.info.get("ggzy_token_use")  # pending, not flushable
+        statements = []
+        engine = db.session.get_bind()
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            db.session.scalar(select(User).where(User.id == user.id))  # autoflush runs here
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        assert statements and not [s for s in statements if s.lstrip().upper().startswith("UPDATE")]
+        db.session.rollback()
+    assert _last_used(app, clear) is None  # resolving alone writes nothing
+
+
+def test_a_released_savepoint_does_not_take_the_token_use_with_it(app):
+    with app.app_context():
+        clear = token_for(make_user("expert"))
+    with app.test_request_context("/api/me"):
+        assert identity.user_for_token(clear) is not None
+        db.session.add(AuditLog(action="test.outer", object_type="test", object_id="1"))
+        db.session.flush()  # the outer transaction has begun writing (pysqlite's BEGIN comes with a write)
+        with db.session.begin_nested():  # released: fires before_commit, but the outer work may still fail
+            db.session.add(AuditLog(action="test.savepoint", object_type="test", object_id="1"))
+        db.session.rollback()
+        identity.record_token_use()
+    assert _last_used(app, clear) is not None
+    with app.app_context():
+        assert db.session.scalars(select(AuditLog).where(AuditLog.action.in_(("test.outer", "test.savepoint")))).all() == []
+
+
+def test_a_refused_write_records_the_token_use_and_nothing_of_the_write(app):
+    from core.app import create_app
+    from core.errors import ValidationFailed
+    from core.extensions import csrf
+    from tests.conftest import app_config
+
+    own = create_app(app_config())
+
+    @own.post("/api/test-refused-after-flush")
+    def refused_after_flush():
+        db.session.add(AuditLog(action="test.refused", object_type="test", object_id="1"))
+        db.session.flush()
+        raise ValidationFailed("refused after a flush")
+
+    csrf.exempt(refused_after_flush)  # a bearer-token API route, as the API blueprints are
+    with own.app_context():
+        clear = token_for(make_user("expert"))
+    resp = own.test_client().post("/api/test-refused-after-flush", headers=bearer(clear))
+    assert resp.status_code == 422, resp.get_data(as_text=True)
+    assert _last_used(app, clear) is not None
+    with app.app_context():
+        assert db.session.scalar(select(AuditLog).where(AuditLog.action == "test.refused")) is None
+
+
+def test_a_token_use_the_database_refuses_does_not_change_the_response(app, client, monkeypatch, caplog):
+    from sqlalchemy import text
+
+    with app.app_context():
+        clear = token_for(make_user("expert"))
+    monkeypatch.setattr(identity, "_token_use_statement", lambda pending: text("UPDATE no_such_table SET x = 1"))
+    resp = client.get("/api/me", headers=bearer(clear))
+    assert resp.status_code == 200 and resp.get_json()["role"] == "expert"
+    assert "its use could not be recorded" in caplog.text
+    assert _last_used(app, clear) is None
 
 
 def test_token_of_an_inactive_user_is_refused(app, client):
