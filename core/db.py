@@ -89,6 +89,21 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cur.close()
 
 
+def savepoint():
+    """``db.session.begin_nested()`` that nests on SQLite too.
+
+    Why: pysqlite begins a transaction only before an INSERT, UPDATE or DELETE.  A SAVEPOINT that
+    comes first opens a transaction of its own, and its RELEASE commits it: work a later rollback of
+    the request should undo would stay.  On SQLite the outer transaction is begun first, IMMEDIATE
+    because a savepoint is there to write (and so the write lock is awaited with busy_timeout, not
+    refused on upgrade)."""
+    connection = db.session.connection()
+    raw = connection.connection.dbapi_connection
+    if isinstance(raw, sqlite3.Connection) and not raw.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    return db.session.begin_nested()
+
+
 def json_dumps(value) -> str:
     """Compact JSON with Chinese text kept as is (logs and payload previews)."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)

@@ -15,7 +15,7 @@ from decimal import Decimal
 from core import identity
 from core.calendar import SHANGHAI
 from core.clock import advance_demo_clock, now
-from core.db import db
+from core.db import savepoint
 from core.demo import demo_user, ready_to_seed
 from core.identity import make_uscc
 from trading import procedures, services
@@ -47,12 +47,12 @@ def seed() -> None:
         return
     cast = {name: demo_user(f"{name}@demo.ggzy") for name in
             ("agency", "tenderee", "supervisor", "bidder1", "bidder2", "bidder3", "bidder4")}
-    savepoint = db.session.begin_nested()
+    lifecycle = savepoint()
     try:
         _seed_lifecycle(cast)
-        savepoint.commit()
+        lifecycle.commit()
     except procedures.CalendarMissing as err:
-        savepoint.rollback()
+        lifecycle.rollback()
         logger.warning("trading demo: lifecycle lots skipped (%s); add the year to core/data/holidays_cn.json", err)
     _seed_blacklist(cast["supervisor"])
     demo_lot(actor=cast["agency"])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from core import identity
 from core.audit import audit
-from core.db import db
+from core.db import db, savepoint
 from core.errors import DomainError, NotFound, ValidationFailed
 from experts.avoidance import PENALTY_KINDS
 from experts.models import STATUSES, CreditEvent, Declaration, Expert, ExpertSpecialty, Specialty
@@ -156,7 +156,7 @@ def import_rows(*, actor, rows: list[dict]) -> dict:
     admitted, errors = [], []
     for number, row in enumerate(rows, start=2):
         try:
-            with db.session.begin_nested():
+            with savepoint():
                 admitted.append(admit_expert(actor=actor, **_row_fields(row)).id)
         except DomainError as err:
             errors.append({"row": number, "error": err.code, "detail": err.detail})
