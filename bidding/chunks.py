@@ -169,7 +169,11 @@ class ChainedReader:
             if self._fh is None:
                 if self._index >= len(self._paths):
                     break
-                self._fh = open(self._paths[self._index], "rb")  # noqa: SIM115 (closed below)
+                try:
+                    self._fh = open(self._paths[self._index], "rb")  # noqa: SIM115 (closed below)
+                except FileNotFoundError:  # collected meanwhile: the session ended under the reader
+                    raise ChunkError("upload_collected", "this upload was collected (the lot closed); "
+                                     "open a new one if the lot still takes bids") from None
                 self._index += 1
             data = self._fh.read(min(want, READ * 4))
             if not data:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from bidding.models import Bid, Upload
-from bidding.services.eligibility import RULE_WINDOW, check_open
+from bidding.services.eligibility import RULE_WINDOW, hold_open
 from bidding.services.submission import _iso, chunk_area
 from core import events
 from core.audit import audit
@@ -28,7 +28,7 @@ def withdraw_bid(*, bid: Bid, actor) -> Bid:
 
     lot = db.session.get(Lot, bid.lot_id)
     at = now()
-    check_open(lot, at=at)
+    hold_open(lot, at=at)  # a close in the meantime would count this bid as standing
     if bid.state != "submitted":
         raise Conflict(f"this bid is {bid.state}, not standing", code="bid_not_standing", rule=RULE_WINDOW)
     bid.state, bid.active_key, bid.ended_at = "withdrawn", None, at
@@ -48,9 +48,9 @@ def confirm_bid(*, bid: Bid, actor) -> Bid:
     """
     from trading.models import Lot
 
-    check_open(db.session.get(Lot, bid.lot_id), at=now())
+    hold_open(db.session.get(Lot, bid.lot_id), at=now())
     if bid.state != "submitted":
-        raise Conflict(f"this bid is {bid.state}, not standing", code="bid_not_standing")
+        raise Conflict(f"this bid is {bid.state}, not standing", code="bid_not_standing", rule=RULE_WINDOW)
     bid.needs_reconfirmation, bid.confirmed_at = False, now()
     audit("bidding.bid_confirmed", object_type="bid", object_id=bid.id, actor=actor, lot_id=bid.lot_id)
     db.session.flush()
@@ -91,13 +91,17 @@ def mark_for_reconfirmation(*, lot_id: int, amendment_id: int | None = None) -> 
 
 
 def collect_uploads(*, lot_id: int | None = None) -> dict:
-    """Remove upload sessions of lots past their deadline (never bids), and orphaned chunk folders.
+    """Remove upload sessions of closed lots (never bids), and orphaned chunk folders.
 
-    Safe at any time: an open session of a lot still taking bids is left alone.
+    Safe at any time: a lot is collected only once its close has committed, and the close waits for
+    every finish in flight (:func:`~bidding.services.eligibility.hold_open`), so no finish that came
+    in time is reading chunks removed here.  A lot past its deadline but not closed yet (the close
+    runs a little later, or an objection holds it) keeps its sessions until it is.
     """
     from trading.models import Lot
 
-    q = select(Upload).join(Lot, Lot.id == Upload.lot_id).where(Lot.bid_deadline <= now())
+    q = select(Upload).join(Lot, Lot.id == Upload.lot_id).where(Lot.bid_deadline <= now(),
+                                                                Lot.state != "published")
     if lot_id is not None:
         q = q.where(Upload.lot_id == lot_id)
     area, removed = chunk_area(), 0

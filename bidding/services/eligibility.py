@@ -51,6 +51,31 @@ def check_open(lot, *, at: dt.datetime) -> None:
                              rule=RULE_DEADLINE)
 
 
+def hold_open(lot, *, at: dt.datetime) -> None:
+    """Check the lot takes bids at ``at`` and keep its close waiting until this submission commits.
+
+    Why: ``at`` is the instant of submission, but the bid row comes later (the package is checked and
+    stored first).  A close landing in between would count the bids without this one, which then
+    commits into a closed lot, in time but never opened.  The lot row is held FOR KEY SHARE, the
+    lock the bid's foreign key takes anyway, only earlier: the close's FOR UPDATE waits for it, while
+    submissions share it and an amendment's ordinary update is not held up.  A close that came first
+    is seen here, and the submission is refused as late.  (SQLite has no row locks; it serialises
+    writers instead.)
+
+    :raises DeadlinePassed, Conflict: as :func:`check_open`
+    """
+    from sqlalchemy import select
+
+    from core.db import db
+    from trading.models import Lot
+
+    held = db.session.execute(select(Lot.state, Lot.bid_deadline).where(Lot.id == lot.id)
+                              .with_for_update(read=True, key_share=True)).one()
+    if tuple(held) != (lot.state, lot.bid_deadline):
+        db.session.refresh(lot)  # the close (or a supervision instruction) got there first
+    check_open(lot, at=at)
+
+
 def check_eligible(*, lot, organisation: Organisation | None, at: dt.datetime) -> None:
     """:raises NotEligible: the first reason this organisation may not bid, with its article"""
     from trading.services import bidder_exclusions

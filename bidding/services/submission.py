@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from bidding import receipts
 from bidding.chunks import READ, Chunk, ChunkArea, ChunkError
 from bidding.models import Bid, BidBond, Upload
-from bidding.services.eligibility import check_eligible, check_open
+from bidding.services.eligibility import DeadlinePassed, check_eligible, check_open, hold_open
 from bidding.services.opening import validate_package
 from core import events
 from core.audit import audit
@@ -74,7 +74,7 @@ class UploadError(ValidationFailed):
 
 
 def _chunk_error(err: ChunkError) -> Exception:
-    status = 409 if err.code in ("chunk_overlap", "upload_incomplete") else 422
+    status = 409 if err.code in ("chunk_overlap", "upload_incomplete", "upload_collected") else 422
     return UploadError(err.detail, code=err.code, status=status, **err.extra)
 
 
@@ -91,19 +91,43 @@ def start_upload(*, user, lot, size: int, sha256: str) -> tuple[Upload | None, B
     :raises DeadlinePassed, NotEligible, UploadError: with the article
     """
     at = now()
-    check_open(lot, at=at)
+    try:
+        check_open(lot, at=at)
+    except DeadlinePassed:
+        if (standing := _standing_retry(lot.id, user.organisation, sha256, size)) is not None:
+            return None, standing
+        raise
     check_eligible(lot=lot, organisation=user.organisation, at=at)
     if not MIN_PACKAGE <= size <= package_max():
         raise UploadError(f"declared size {size} is outside {MIN_PACKAGE}..{package_max()} bytes",
                           code="size_out_of_range")
-    standing = active_bid(lot_id=lot.id, organisation_id=user.organisation_id)
-    if standing is not None and standing.package_sha256 == sha256 and standing.size == size:
+    if (standing := _standing_retry(lot.id, user.organisation, sha256, size)) is not None:
         return None, standing
+    if (open_upload := _open_upload(lot.id, user.organisation_id, size, sha256)) is not None:
+        return open_upload, None  # a client restarted after a drop sends only what is missing
     upload = Upload(id=uuid.uuid4().hex, lot_id=lot.id, organisation_id=user.organisation_id, user_id=user.id,
                     size=size, sha256=sha256)
     db.session.add(upload)
     db.session.flush()
     return upload, None
+
+
+def _standing_retry(lot_id: int, organisation, sha256: str, size: int | None) -> Bid | None:
+    """The standing bid, if it is this very package: a retry gets its receipt back, also after the
+    deadline (its first answer may have been lost on the way; the bid is in, it is not late)."""
+    if organisation is None:
+        return None
+    standing = active_bid(lot_id=lot_id, organisation_id=organisation.id)
+    if standing is not None and standing.package_sha256 == sha256 and standing.size == size:
+        return standing
+    return None
+
+
+def _open_upload(lot_id: int, organisation_id: int, size: int, sha256: str) -> Upload | None:
+    """The organisation's unfinished upload of this very package (declared size and SHA-256), if any."""
+    return db.session.scalars(select(Upload).where(
+        Upload.lot_id == lot_id, Upload.organisation_id == organisation_id, Upload.state == "open",
+        Upload.size == size, Upload.sha256 == sha256).order_by(Upload.created_at.desc()).limit(1)).first()
 
 
 def upload_status(upload: Upload) -> dict:
@@ -165,7 +189,7 @@ def finish_upload(*, upload: Upload, actor, ip: str = "", user_agent: str = "") 
         return db.session.get(Bid, upload.bid_id), False
     at = now()  # the instant of submission: every byte is already here
     lot = db.session.get(Lot, upload.lot_id)
-    check_open(lot, at=at)
+    hold_open(lot, at=at)
     organisation = actor.organisation
     check_eligible(lot=lot, organisation=organisation, at=at)
     report, spool = _check_assembled(upload, organisation.id)
@@ -201,6 +225,8 @@ def _check_assembled(upload: Upload, organisation_id: int) -> tuple[dict, Path |
         if spool is None:
             return validate_package(lot_id=upload.lot_id, stream=reader, organisation_id=organisation_id), None
         return _check_spooling(upload, reader, spool, organisation_id), spool
+    except ChunkError as err:
+        raise _chunk_error(err) from None
     finally:
         reader.close()
 
@@ -375,13 +401,18 @@ def submit_package(*, user, lot, stream, length: int | None, sha256: str, ip: st
 
     :raises DeadlinePassed, NotEligible, UploadError, PackageRefused: as ``finish_upload``
     """
-    check_open(lot, at=now())  # refuse a late body before reading it
+    organisation = user.organisation
+    try:
+        check_open(lot, at=now())  # refuse a late body before reading it
+    except DeadlinePassed:
+        if (standing := _standing_retry(lot.id, organisation, sha256, length)) is not None:
+            return standing, False
+        raise
     if length is None:
         raise UploadError("a package needs a Content-Length", code="length_required", status=411)
     if not MIN_PACKAGE <= length <= min(package_max(), chunk_max()):
         raise UploadError(f"a package sent in one request has {MIN_PACKAGE}..{min(package_max(), chunk_max())} "
                           "bytes; open an upload for a larger one", code="size_out_of_range", status=413)
-    organisation = user.organisation
     store = get_storage()
     spool = store.spool_path() or chunk_area().root / f".{uuid.uuid4().hex}.spool"
     spool.parent.mkdir(parents=True, exist_ok=True)
@@ -394,7 +425,7 @@ def submit_package(*, user, lot, stream, length: int | None, sha256: str, ip: st
         if body.size != length or body.hash.hexdigest() != sha256:
             raise _hash_mismatch()
         at = now()  # every byte is here: the instant of submission
-        check_open(lot, at=at)
+        hold_open(lot, at=at)
         check_eligible(lot=lot, organisation=organisation, at=at)
         standing = active_bid(lot_id=lot.id, organisation_id=organisation.id)
         if standing is not None and standing.package_sha256 == sha256:

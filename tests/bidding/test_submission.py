@@ -13,6 +13,7 @@ from core.db import db
 from core.events import commit
 from core.keys import platform_keys
 from core.storage import get_storage
+from trading.services import close_bidding
 from tests.bidding.submitting import (
     finish,
     new_bidder,
@@ -132,13 +133,17 @@ def test_finish_one_millisecond_after_the_deadline_leaves_no_bid(app, client, ct
         resp = finish(client, bidder, upload_id)
         assert resp.status_code == 409 and resp.get_json()["error"] == "deadline_passed"
         assert _bids(lot.id) == 0 and _objects(lot.id) == []
-        services.collect_uploads()
+        assert services.collect_uploads()["sessions"] == 0  # not closed yet: a finish may be in flight
+        close_bidding(lot_id=lot.id)  # its bidding_closed event collects the lot's sessions
         commit()
     assert db.session.scalar(select(func.count(Upload.id))) == 0
     assert not (services.chunk_area().root / upload_id).exists()
+    later = open_lot()
+    deadline = later.bid_deadline = now() + dt.timedelta(minutes=5)
+    commit()
     with frozen(deadline - dt.timedelta(milliseconds=1)):  # the same finish a moment earlier is fine
         other = new_bidder()
-        assert submit(client, other, lot.id, package(tmp_path, lot, other, name="o.pkg")).status_code == 201
+        assert submit(client, other, later.id, package(tmp_path, later, other, name="o.pkg")).status_code == 201
 
 
 def test_upload_interrupted_at_the_deadline_is_collected(app, client, ctx, tmp_path):
@@ -155,7 +160,9 @@ def test_upload_interrupted_at_the_deadline_is_collected(app, client, ctx, tmp_p
         assert finish(client, bidder, upload_id).status_code == 409
         from bidding.tasks import collect_uploads
 
-        assert collect_uploads.delay().get() == {"sessions": 1, "orphans": 0}
+        assert collect_uploads.delay().get() == {"sessions": 0, "orphans": 0}  # the lot is not closed yet
+        assert close_bidding(lot_id=lot.id) == "failed"  # no bid (条例 第四十四条); the close collects
+        commit()
     assert db.session.scalar(select(func.count(Upload.id))) == 0 and _bids(lot.id) == 0
     assert not (services.chunk_area().root / upload_id).exists() and _objects(lot.id) == []
 
@@ -193,7 +200,7 @@ def test_amendment_marks_standing_bids_for_reconfirmation(app, client, ctx, tmp_
 
 
 def test_closing_counts_real_bids(app, client, ctx, tmp_path):
-    from trading.services import close_bidding, count_bids
+    from trading.services import count_bids
 
     lot, bidders = open_lot(), [new_bidder() for _ in range(2)]
     for i, b in enumerate(bidders):
