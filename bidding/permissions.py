@@ -3,6 +3,20 @@ from __future__ import annotations
 
 from core.permissions import ANY_USER, _r, declare
 
+#: who bid, and how many, stays unknown to everyone but each bidder until the deadline
+RULE_WHO_BIDS = "电子招标投标办法 第二十一条; 招标投标法 第二十二条"
+
+
+def past_deadline(_user, obj) -> bool:
+    """A bid's receipt or bond names its bidder: readable through a role (archivist, supervisor)
+    only once the lot's bid deadline has passed (RULE_WHO_BIDS); its owner reads it at any time."""
+    from core.db import db
+    from trading.models import Lot
+    from trading.permissions import after_deadline
+
+    return obj is not None and after_deadline(db.session.get(Lot, obj.lot_id))
+
+
 OPERATIONS = {
     "bidding.opening_key.read": _r(public=True, description="a lot's opening public key (bidders seal to it)"),
     "bidding.opening_key.create": _r(roles={"admin"}, grants={"opening_host"}, writes=True,
@@ -22,21 +36,24 @@ OPERATIONS = {
     "bidding.upload.finish": _r(owner_roles={"bidder"}, writes=True,
                                 description="submit your uploaded package; returns the signed receipt"),
     "bidding.bids.list": _r(roles={"bidder"}, description="your organisation's bids"),
-    "bidding.bids.read": _r(owner_roles={"bidder"}, description="one of your organisation's bids"),
-    "bidding.bids.withdraw": _r(owner_roles={"bidder"}, writes=True, description="withdraw before the deadline"),
-    "bidding.bids.confirm": _r(owner_roles={"bidder"}, writes=True,
+    "bidding.bids.read": _r(owner_roles={"bidder"}, hidden=True, description="one of your organisation's bids"),
+    "bidding.bids.withdraw": _r(owner_roles={"bidder"}, writes=True, hidden=True,
+                                description="withdraw before the deadline"),
+    "bidding.bids.confirm": _r(owner_roles={"bidder"}, writes=True, hidden=True,
                                description="re-confirm your bid after an amendment"),
-    "bidding.receipts.read": _r(roles={"archivist"}, owner_roles={"bidder"},
+    "bidding.receipts.read": _r(roles={"archivist"}, owner_roles={"bidder"}, when=past_deadline, hidden=True,
+                                cite=RULE_WHO_BIDS,
                                 description="a bid's platform-signed receipt"),
     "bidding.bonds.create": _r(roles={"bidder"}, writes=True, description="record your bid bond for a lot"),
     "bidding.bonds.list": _r(roles={"bidder"}, description="your organisation's bid bonds"),
     "bidding.bonds.read": _r(roles={"supervisor"}, owner_roles={"bidder"}, grants={"tenderee_rep"},
+                             when=past_deadline, hidden=True, cite=RULE_WHO_BIDS,
                              description="one bid bond (its payer account is collusion evidence)"),
-    "bidding.bonds.refunded": _r(roles={"admin"}, grants={"tenderee_rep"}, writes=True,
+    "bidding.bonds.refunded": _r(roles={"admin"}, grants={"tenderee_rep"}, writes=True, hidden=True,
                                  description="confirm a bond refund was paid"),
     "pages.bidding.bids": _r(roles={"bidder"}, description="my bids: list, upload with progress"),
-    "pages.bidding.bid": _r(owner_roles={"bidder"}, description="one of my bids: receipt, withdraw"),
-    "pages.bidding.bid_withdraw": _r(owner_roles={"bidder"}, writes=True, description="withdraw form"),
+    "pages.bidding.bid": _r(owner_roles={"bidder"}, hidden=True, description="one of my bids: receipt, withdraw"),
+    "pages.bidding.bid_withdraw": _r(owner_roles={"bidder"}, writes=True, hidden=True, description="withdraw form"),
     "pages.bidding.custody": _r(roles=ANY_USER, description="custody page: your key shares"),
     "pages.bidding.share": _r(owner_roles=ANY_USER, description="download one of your encrypted shares"),
 }

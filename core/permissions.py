@@ -38,12 +38,16 @@ class Rule:
     when: Callable | None = field(default=None, compare=False)
     #: the article a refusal cites (errors name the rule they enforce)
     cite: str = ""
+    #: refuse an object as if it did not exist (404, the same answer as for an unknown id): where
+    #: the object's existence is itself confidential, e.g. who bid before the deadline, which
+    #: numbered ids would otherwise let anyone count
+    hidden: bool = False
 
 
 def _r(roles=(), owner_roles=(), grants=(), public=False, writes=False, description="",
-       implicit_owner=False, when=None, cite="") -> Rule:
+       implicit_owner=False, when=None, cite="", hidden=False) -> Rule:
     return Rule(frozenset(roles), frozenset(owner_roles), frozenset(grants), public, description, writes,
-                implicit_owner, when, cite)
+                implicit_owner, when, cite, hidden)
 
 
 #: the one table; domains add their operations with :func:`declare`
@@ -137,8 +141,17 @@ def require(op: str, obj=None) -> None:
         return
     if user is None:
         raise Unauthorized("sign in first", code="authentication_required")
+    if PERMISSIONS[op].hidden and obj is not None:
+        from core.errors import NotFound
+
+        raise NotFound(not_found_detail(type(obj), obj.id))
     raise Forbidden(f"your role may not perform {op}", code="forbidden", operation=op,
                     rule=PERMISSIONS[op].cite or None)
+
+
+def not_found_detail(model, ident) -> str:
+    """One wording for "no such object" and "hidden from you", so the two cannot be told apart."""
+    return f"{model.__name__} {ident} not found"
 
 
 def _path_objects(kwargs: dict) -> list:
@@ -153,7 +166,7 @@ def _path_objects(kwargs: dict) -> list:
             continue
         obj = db.session.get(model, value, options=PARAM_LOAD_OPTIONS.get(model, ()))
         if obj is None:
-            raise NotFound(f"{model.__name__} {value} not found")
+            raise NotFound(not_found_detail(model, value))
         found.append(obj)
     return found
 

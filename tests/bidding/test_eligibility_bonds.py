@@ -116,7 +116,7 @@ def test_bond_cap_payer_and_evidence(app, client, ctx, tmp_path):
     bid = submit(client, bidder, lot.id, package(tmp_path, lot, bidder)).get_json()
     assert db.session.get(Bid, bid["id"]).bond_payer_account == "6222000011112222"
     b = new_bidder()
-    assert client.get(f"/api/bidding/bonds/{guarantee.get_json()['id']}", headers=b.headers).status_code == 403
+    assert client.get(f"/api/bidding/bonds/{guarantee.get_json()['id']}", headers=b.headers).status_code == 404
 
 
 def test_withdrawal_arms_the_refund_timer(app, client, ctx, tmp_path):

@@ -216,18 +216,33 @@ def test_closing_counts_real_bids(app, client, ctx, tmp_path):
 
 
 def test_bidder_a_cannot_read_or_size_bidder_b(app, client, ctx, tmp_path):
+    """B's bid answers A exactly as an id that does not exist: bids are numbered in sequence, so a
+    403 would let A count them (电子招标投标办法 第二十一条)."""
     lot, a, b = open_lot(), new_bidder(), new_bidder()
     bid_b = submit(client, b, lot.id, package(tmp_path, lot, b)).get_json()
     upload_b = start(client, b, lot.id, package(tmp_path, lot, b, name="b2.pkg")).get_json()["id"]
-    for url in (f"/api/bidding/bids/{bid_b['id']}", f"/api/bidding/bids/{bid_b['id']}/receipt",
-                f"/api/bidding/uploads/{upload_b}"):
-        resp = client.get(url, headers=a.headers)
-        assert resp.status_code == 403 and str(bid_b["size"]) not in resp.get_data(as_text=True)
-    for url in (f"/api/bidding/bids/{bid_b['id']}/withdraw", f"/api/bidding/uploads/{upload_b}/finish"):
-        assert client.post(url, headers=a.headers).status_code == 403
+    nobody = bid_b["id"] + 1000
+
+    def same_as_missing(method: str, path: str) -> None:
+        theirs = getattr(client, method)(path.format(bid_b["id"]), headers=a.headers)
+        missing = getattr(client, method)(path.format(nobody), headers=a.headers)
+        assert theirs.status_code == missing.status_code == 404, path
+        body = theirs.get_json()
+        assert {**body, "detail": None, "request_id": None} == {**missing.get_json(), "detail": None,
+                                                                "request_id": None}
+        assert body["detail"] == missing.get_json()["detail"].replace(str(nobody), str(bid_b["id"]))
+        assert str(bid_b["size"]) not in theirs.get_data(as_text=True)
+
+    for path in ("/api/bidding/bids/{}", "/api/bidding/bids/{}/receipt"):
+        same_as_missing("get", path)
+    for path in ("/api/bidding/bids/{}/withdraw", "/api/bidding/bids/{}/confirm"):
+        same_as_missing("post", path)
+    resp = client.get(f"/api/bidding/uploads/{upload_b}", headers=a.headers)  # ids of 128 random bits
+    assert resp.status_code == 403 and str(bid_b["size"]) not in resp.get_data(as_text=True)
+    assert client.post(f"/api/bidding/uploads/{upload_b}/finish", headers=a.headers).status_code == 403
     assert put_chunk(client, a, upload_b, b"x" * 100, 0, 100).status_code == 403
     assert client.get("/api/bidding/bids", headers=a.headers).get_json() == []
     assert client.get(f"/api/bidding/bids?lot_id={lot.id}", headers=a.headers).get_json() == []
     page = client.get("/bidding/bids", headers=a.headers)
     assert page.status_code == 200 and bid_b["package_sha256"] not in page.get_data(as_text=True)
-    assert client.get(f"/bidding/bids/{bid_b['id']}", headers=a.headers).status_code == 403
+    assert client.get(f"/bidding/bids/{bid_b['id']}", headers=a.headers).status_code == 404

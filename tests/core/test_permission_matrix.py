@@ -144,7 +144,7 @@ def _check(client, world, path, method, op, actor):
         expected = allowed(user, op, obj)
         kwargs = {"json": {}} if method in WRITE_METHODS else {}
         status = getattr(client, method)(url, headers=headers, **kwargs).status_code
-        refused = status in (401, 403)
+        refused = status in (401, 403) or (PERMISSIONS[op].hidden and status == 404 and user is not None)
         if expected == refused or status >= 500:
             failures.append(f"{actor or 'public'} {method.upper()} {url} [{op}]: expected "
                             f"{'allowed' if expected else 'refused'}, got {status}")
