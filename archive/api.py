@@ -73,6 +73,7 @@ class ChainBundle(MethodView):
         chain = query["chain"] or (f"lot:{query['lot_id']}" if query["lot_id"] else None)
         if chain is None:
             raise ValidationFailed("give lot_id or chain", code="missing_scope")
+        services.check_disclosable(chain)
         return _tar(services.build_bundle(chain=chain), chain.replace(":", "-"))
 
 

@@ -1,10 +1,11 @@
 """Bidding operations in the one permission table (core.permissions), declared at import."""
 from __future__ import annotations
 
-from core.permissions import ANY_USER, _r, declare
+from core.permissions import ANY_USER, RULE_WHO_BIDS, _r, declare, who_bids
 
-#: who bid, and how many, stays unknown to everyone but each bidder until the deadline
-RULE_WHO_BIDS = "电子招标投标办法 第二十一条; 招标投标法 第二十二条"
+#: the events and audit actions that name a bidder while its lot still takes bids
+who_bids("bidding.bid_submitted", "bidding.bid_withdrawn", "bidding.bid_confirmed", "bidding.bond_recorded",
+         "bidding.bond_refunded", "bidding.bond_refund_overdue")
 
 
 def past_deadline(_user, obj) -> bool:

@@ -15,7 +15,7 @@ from core.db import db
 from core.errors import DomainError, NotFound, ValidationFailed
 from core.events import commit
 from core.models import ApiToken, AuditLog, Notification, Organisation, User
-from core.permissions import PARAM_MODELS, permission, require
+from core.permissions import PARAM_MODELS, WHO_BIDS, lots_taking_bids, permission, require
 
 blp = Blueprint("core", __name__, url_prefix="/api", description="Identity, keys, notifications, audit")
 PARAM_MODELS.update({"org_id": Organisation, "user_id": User, "token_id": ApiToken,
@@ -238,13 +238,18 @@ class Audit(MethodView):
     @blp.arguments(s.AuditQuerySchema, location="query")
     @blp.response(200, s.AuditSchema(many=True))
     def get(self, query):
-        """The append-only audit trail, newest first, optionally for one object."""
+        """The append-only audit trail, newest first, optionally for one object.  Entries that say who
+        bid on a lot still taking bids are left out until its deadline (RULE_WHO_BIDS)."""
         q = select(AuditLog).order_by(AuditLog.id.desc()).limit(query["limit"])
         if query["object_type"]:
             q = q.where(AuditLog.object_type == query["object_type"])
         if query["object_id"]:
             q = q.where(AuditLog.object_id == query["object_id"])
-        return db.session.scalars(q).all()
+        rows = db.session.scalars(q).all()
+        if any(row.action in WHO_BIDS for row in rows):
+            taking = set(db.session.scalars(lots_taking_bids()))
+            rows = [row for row in rows if not (row.action in WHO_BIDS and row.detail.get("lot_id") in taking)]
+        return rows
 
 
 @blp.route("/clock/advance")

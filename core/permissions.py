@@ -87,6 +87,31 @@ PARAM_MODELS: dict[str, type] = {}
 PARAM_LOAD_OPTIONS: dict[type, tuple] = {}
 
 
+#: who bid, and how many, is known to each bidder alone until the lot's bid deadline
+RULE_WHO_BIDS = "电子招标投标办法 第二十一条; 招标投标法 第二十二条"
+#: names of events and audit actions that say who bid (declared by bidding with :func:`who_bids`):
+#: what roles read of them in bulk (the archive, the audit trail) leaves out a lot still taking bids
+WHO_BIDS: set[str] = set()
+_open_lots: list[Callable] = []
+
+
+def who_bids(*names: str) -> None:
+    WHO_BIDS.update(names)
+
+
+def provide_open_lots(select_ids: Callable) -> None:
+    """trading provides ``select_ids()``: a SELECT of one column ``id``, the lots whose bid deadline
+    is still ahead."""
+    _open_lots[:] = [select_ids]
+
+
+def lots_taking_bids():
+    """The SELECT of lot ids still taking bids (an empty one if no domain provided it)."""
+    from sqlalchemy import literal, select
+
+    return _open_lots[0]() if _open_lots else select(literal(0).label("id")).where(literal(False))
+
+
 def declare(op: str, rule: Rule) -> None:
     """Add a domain operation to the table (at import time of the domain's permissions)."""
     if op in PERMISSIONS and PERMISSIONS[op] != rule:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy.orm import joinedload
 
 from core.clock import now
-from core.permissions import PARAM_LOAD_OPTIONS, PARAM_MODELS, _r, declare
+from core.permissions import PARAM_LOAD_OPTIONS, PARAM_MODELS, _r, declare, provide_open_lots
 from trading.models import BlacklistEntry, Lot, Objection, Project, TenderDocument
 
 TENDEREE = {"owner_roles": {"agency"}, "grants": {"tenderee_rep"}}
@@ -22,6 +22,14 @@ def after_deadline(lot) -> bool:
     """Downloader names and numbers are confidential until the bid deadline (EBM Art.21, TBL Art.22)."""
     return lot is not None and now() >= lot.bid_deadline
 
+
+def _lots_taking_bids():
+    from sqlalchemy import select
+
+    return select(Lot.id).where(Lot.bid_deadline > now())
+
+
+provide_open_lots(_lots_taking_bids)
 
 SUPERVISION = {"supervisor", "admin"}
 

@@ -15,10 +15,10 @@ from archive.services.log import (
     log_size,
     trust_document,
 )
-from archive.services.records import capture, get_record, pending_count, search
+from archive.services.records import capture, check_disclosable, get_record, pending_count, search
 from archive.services.sequencer import run as run_sequencer
 from archive.services.sequencer import sequence_batch
 
-__all__ = ["audit_storage", "build_bundle", "capture", "checkpoint_at", "consistency", "delete_object",
-           "get_record", "inclusion", "latest_checkpoint", "log_size", "pending_count", "record_bytes",
-           "run_sequencer", "search", "sequence_batch", "set_legal_hold", "trust_document"]
+__all__ = ["audit_storage", "build_bundle", "capture", "check_disclosable", "checkpoint_at", "consistency",
+           "delete_object", "get_record", "inclusion", "latest_checkpoint", "log_size", "pending_count",
+           "record_bytes", "run_sequencer", "search", "sequence_batch", "set_legal_hold", "trust_document"]

@@ -11,7 +11,7 @@ import logging
 import re
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import and_, not_, select
 
 from archive import jcs
 from archive.models import ArchivePending, ArchiveRecord
@@ -19,7 +19,8 @@ from archive.services import retention
 from archive.services.log import rfc3339
 from archive.verify import RECORD_SCHEMA
 from core.db import db
-from core.errors import NotFound, ValidationFailed
+from core.errors import Conflict, NotFound, ValidationFailed
+from core.permissions import RULE_WHO_BIDS, WHO_BIDS, lots_taking_bids
 
 logger = logging.getLogger(__name__)
 
@@ -158,14 +159,36 @@ def search(*, lot_id: int | None = None, party: str | None = None, event: str | 
         q = q.where(ArchiveRecord.event_time >= since)
     if until is not None:
         q = q.where(ArchiveRecord.event_time < until)
+    q = q.where(not_(and_(ArchiveRecord.event_name.in_(WHO_BIDS), ArchiveRecord.lot_id.in_(lots_taking_bids()))))
     return list(db.session.scalars(q.limit(limit).offset(offset)))
 
 
 def get_record(record_id: int) -> ArchiveRecord:
+    """A record; one that says who bid on a lot still taking bids is answered as missing (RULE_WHO_BIDS)."""
     row = db.session.get(ArchiveRecord, record_id)
-    if row is None:
+    if row is None or (row.event_name in WHO_BIDS and _taking_bids(row.lot_id)):
         raise NotFound(f"archive record {record_id} not found", code="unknown_record")
     return row
+
+
+def check_disclosable(chain: str) -> None:
+    """A lot's whole chain names its bidders: it is exported only once the lot stops taking bids.
+
+    :raises Conflict: the lot's bid deadline is still ahead (RULE_WHO_BIDS)
+    """
+    lot_id = int(chain[4:]) if chain.startswith("lot:") and chain[4:].isdigit() else None
+    if lot_id is not None and _taking_bids(lot_id) and db.session.scalar(
+            select(ArchiveRecord.id).where(ArchiveRecord.chain == chain, ArchiveRecord.event_name.in_(WHO_BIDS))
+            .limit(1)) is not None:
+        raise Conflict("this lot's records name its bidders: its bundle is exported after the bid deadline",
+                       code="before_deadline", rule=RULE_WHO_BIDS)
+
+
+def _taking_bids(lot_id: int | None) -> bool:
+    if lot_id is None:
+        return False
+    open_lots = lots_taking_bids().subquery()
+    return db.session.scalar(select(open_lots.c.id).where(open_lots.c.id == lot_id)) is not None
 
 
 def pending_count() -> int:

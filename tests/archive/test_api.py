@@ -101,3 +101,43 @@ def test_legal_hold(client, sealed, headers, archive):
     audit = client.get("/api/audit?object_type=archive_record", headers=headers["admin"]).get_json()
     assert audit and audit[0]["action"] == "archive.legal_hold"
     _ = json
+
+
+def test_who_bid_stays_out_of_the_archive_and_the_audit_trail_until_the_deadline(client, archive, headers):
+    """Records and audit entries that name a bidder of a lot still taking bids are answered as
+    missing, left out of searches, and the lot's bundle waits for the deadline (电子招标投标办法
+    第二十一条, 招标投标法 第二十二条); everything else stays readable."""
+    import datetime as dt
+
+    from archive import services
+    from core.audit import audit
+    from core.clock import frozen
+    from core.events import commit
+    from tests.bidding.factories import make_lot
+
+    lot = make_lot()
+    lot_events(archive, lot_id=lot.id, bids=2)
+    audit("bidding.bid_submitted", object_type="bid", object_id=1, lot_id=lot.id)
+    audit("trading.lot_published", object_type="lot", object_id=lot.id, lot_id=lot.id)
+    commit()
+    archive.seal()
+    bids = [r.id for r in services.search(lot_id=lot.id, event="bidding.", limit=100)]
+    assert bids == []  # left out of the search while the lot takes bids
+    with frozen(lot.bid_deadline):
+        bids = [r.id for r in services.search(lot_id=lot.id, event="bidding.", limit=100)]
+    assert len(bids) == 2
+    for role in ("archivist", "supervisor", "admin"):
+        h = headers[role]
+        found = client.get(f"/api/archive/records?lot_id={lot.id}", headers=h).get_json()
+        assert {r["event_name"] for r in found} == {"trading.lot_published", "experts.committee_drawn"}
+        assert client.get(f"/api/archive/records/{bids[0]}", headers=h).status_code == 404
+        refused = client.get(f"/api/archive/bundle?lot_id={lot.id}", headers=h)
+        assert refused.status_code == 409 and "第二十一条" in refused.get_json()["rule"]
+        if role != "archivist":  # the audit trail is the supervisors' and the centre's
+            actions = [a["action"] for a in client.get("/api/audit", headers=h).get_json()]
+            assert "trading.lot_published" in actions and "bidding.bid_submitted" not in actions
+    with frozen(lot.bid_deadline + dt.timedelta(seconds=1)):
+        h = headers["supervisor"]
+        assert client.get(f"/api/archive/records/{bids[0]}", headers=h).status_code == 200
+        assert client.get(f"/api/archive/bundle?lot_id={lot.id}", headers=h).status_code == 200
+        assert "bidding.bid_submitted" in [a["action"] for a in client.get("/api/audit", headers=h).get_json()]

@@ -13,7 +13,6 @@ from core.db import db
 from core.events import commit
 from core.keys import platform_keys
 from core.storage import get_storage
-from trading.services import close_bidding
 from tests.bidding.submitting import (
     finish,
     new_bidder,
@@ -25,6 +24,7 @@ from tests.bidding.submitting import (
     submit,
     upload_all,
 )
+from trading.services import close_bidding
 
 pytestmark = pytest.mark.usefixtures("fresh_store")
 
