@@ -7,8 +7,9 @@ account is kept as evidence: equal accounts across bidders are 条例 第四十�
 
 Refunds are the tenderee's act outside the platform; the platform records when a refund falls due
 and, through a scheduled task, flags a bond still unrefunded at that time:
-withdrawal → within 5 days (条例 第三十五条); failed or cancelled lot → 5 days; contract signed →
-5 days for every bidder (条例 第五十七条).
+withdrawal → within 5 days (条例 第三十五条); failed lot (条例 第四十四条, no refund period of its own:
+the 5 days of 第五十七条 are applied) or cancelled lot (条例 第三十一条, "及时") → 5 days; contract
+signed → 5 days for every bidder (条例 第五十七条).
 """
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ logger = logging.getLogger(__name__)
 
 RULE_BOND = "招标投标法实施条例 第二十六条"
 RULE_REFUND = {"withdrawn": "招标投标法实施条例 第三十五条", "contract_signed": "招标投标法实施条例 第五十七条",
-               "lot_failed": "招标投标法实施条例 第五十七条", "lot_cancelled": "招标投标法实施条例 第三十一条"}
+               "lot_failed": "招标投标法实施条例 第四十四条 (招标失败; 5 日比照第五十七条)",
+               "lot_cancelled": "招标投标法实施条例 第三十一条"}
 REFUND_DAYS = 5
 METHODS = ("transfer", "guarantee")
 
@@ -67,8 +69,9 @@ def record_bond(*, actor, lot, amount: Decimal, method: str, payer_account: str,
         raise BondRefused("a cash bond must be transferred from the bidder's own basic account",
                           code="payer_not_bidder", rule=f"{RULE_BOND}第二款")
     account = "".join(payer_account.split())
-    if not account.isalnum() or not 6 <= len(account) <= 64:
-        raise BondRefused("payer_account must be 6-64 letters or digits", code="bad_payer_account")
+    if not (account.isascii() and account.isalnum()) or not 6 <= len(account) <= 64:
+        raise BondRefused("payer_account must be 6-64 ASCII letters or digits (spaces are ignored)",
+                          code="bad_payer_account")
     if _bond_of(lot.id, actor.organisation_id) is not None:
         raise Conflict("a bond is already recorded for your organisation on this lot", code="bond_exists")
     bond = BidBond(lot_id=lot.id, organisation_id=actor.organisation_id, amount=amount, method=method,

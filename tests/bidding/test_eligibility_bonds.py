@@ -147,3 +147,34 @@ def test_failed_lot_makes_every_bond_due(app, client, ctx, tmp_path):
     bond = db.session.get(BidBond, bond_id)
     db.session.refresh(bond)
     assert (bond.state, bond.refund_reason, bond.amount) == ("refund_due", "lot_failed", Decimal("100.00"))
+
+
+def test_a_bond_below_the_tender_s_amount_or_with_a_bad_account_is_refused(app, client, ctx):
+    lot, bidder = open_lot(bond_amount=Decimal("10000.00")), new_bidder()
+    low = _refusal(_bond(client, bidder, lot.id, amount="9999.99"), "bond_too_low")
+    assert low["rule"] == "招标投标法实施条例 第二十六条"
+    for account in ("账户号码一二三四", "12 34 5", "6222-0000-1111", "x" * 65):
+        _refusal(_bond(client, bidder, lot.id, payer_account=account), "bad_payer_account")
+    assert db.session.scalar(select(BidBond).where(BidBond.lot_id == lot.id)) is None  # nothing half-written
+    assert _bond(client, bidder, lot.id, amount="10000.00", payer_account="6222 0000 1111 2222").status_code == 201
+
+
+def test_a_refund_is_confirmed_once_by_the_centre_or_the_tenderee_rep(app, client, ctx, tmp_path):
+    from core import identity
+    from tests.factories import bearer, token_for
+
+    lot, bidder = open_lot(), new_bidder()
+    bond_id = _bond(client, bidder, lot.id).get_json()["id"]
+    bid = submit(client, bidder, lot.id, package(tmp_path, lot, bidder)).get_json()
+    url = f"/api/bidding/bonds/{bond_id}/refunded"
+    rep = make_user("agency")
+    identity.grant(user=rep, grant_name="tenderee_rep", scope_id=lot.id)
+    rep_headers, admin_headers = bearer(token_for(rep)), bearer(token_for(make_user("admin")))
+    early = client.post(url, headers=rep_headers)
+    assert early.status_code == 409 and early.get_json()["error"] == "bond_not_due"
+    client.post(f"/api/bidding/bids/{bid['id']}/withdraw", headers=bidder.headers)
+    paid = client.post(url, headers=rep_headers)
+    assert paid.status_code == 200 and paid.get_json()["state"] == "refunded"
+    again = client.post(url, headers=admin_headers)
+    assert again.status_code == 409 and again.get_json()["error"] == "bond_not_due"
+    assert services.check_refund(bond_id=bond_id) != "overdue"
