@@ -17,7 +17,7 @@ _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 def _body():
     """The server's own input when it ends the body itself, as the platform's submission reads it
-    (bidding.services.submission.request_body): the floor must not carry werkzeug's copies either."""
+    (bidding.services.body.request_body): the floor must not carry werkzeug's copies either."""
     if request.environ.get("wsgi.input_terminated") and request.content_length is not None:
         return request.environ["wsgi.input"]
     return request.stream

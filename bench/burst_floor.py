@@ -76,7 +76,7 @@ def _conn():
 
 
 def _body():
-    """As the platform and the baseline read it (bidding.services.submission.request_body)."""
+    """As the platform and the baseline read it (bidding.services.body.request_body)."""
     if request.environ.get("wsgi.input_terminated") and request.content_length is not None:
         return request.environ["wsgi.input"]
     return request.stream

@@ -120,7 +120,7 @@ class BidSubmit(MethodView):
                                    code="package_hash_required")
         request.max_content_length = services.submission.chunk_max()
         bid, created = services.submit_package(user=g.user, lot=db.session.get(Lot, lot_id),
-                                               stream=services.submission.request_body(request),
+                                               stream=services.body.request_body(request),
                                                length=request.content_length, sha256=digest,
                                                ip=request.remote_addr or "", user_agent=request.user_agent.string)
         commit(keep=(bid,))  # the answer is the bid just written: no select of it again

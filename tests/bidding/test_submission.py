@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from sqlalchemy import func, select
@@ -246,3 +247,25 @@ def test_bidder_a_cannot_read_or_size_bidder_b(app, client, ctx, tmp_path):
     page = client.get("/bidding/bids", headers=a.headers)
     assert page.status_code == 200 and bid_b["package_sha256"] not in page.get_data(as_text=True)
     assert client.get(f"/bidding/bids/{bid_b['id']}", headers=a.headers).status_code == 404
+
+
+def test_the_archive_keeps_the_signed_receipt_and_it_verifies_after_a_key_rotation(app, client, ctx, tmp_path):
+    """A receipt is checked later with nothing but the platform's key manifest: the archived event
+    carries it as issued, and a rotation retires the signing key without dropping it."""
+    from archive import services as archive
+
+    lot, bidder = open_lot(), new_bidder()
+    issued = submit(client, bidder, lot.id, package(tmp_path, lot, bidder)).get_json()["receipt"]
+    platform_keys().rotate()
+    manifest = client.get("/api/keys/platform").get_json()
+    assert manifest["current"] != issued["platform_kid"]
+    receipts.verify(issued, manifest)
+    archive.run_sequencer(max_seconds=60)
+    with frozen(lot.bid_deadline):  # the archive shows who bid once the lot stops taking bids
+        record = archive.search(lot_id=lot.id, event="bidding.bid_submitted", limit=5)[0]
+    envelope = json.loads(archive.record_bytes(record))  # the signed record, as the archive keeps it
+    kept = envelope["payload"]["data"]["receipt"]
+    assert kept == issued
+    receipts.verify(kept, manifest)
+    with pytest.raises(receipts.ReceiptError):
+        receipts.verify({**kept, "size": kept["size"] + 1}, manifest)
