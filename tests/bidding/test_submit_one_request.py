@@ -154,3 +154,40 @@ def test_client_uses_one_request_when_the_package_fits_a_chunk(app, client, ctx,
     replaced = api.submit(lot.id, path, chunk=1024)  # over one chunk: the resumable upload
     assert http.paths[0] == ("POST", f"/api/bidding/lots/{lot.id}/uploads") and len(http.paths) > 3
     assert replaced["receipt"]["package_sha256"] == sha(bigger)
+
+
+def test_ggzy_bid_submit_resumes_an_upload_a_dropped_run_left_and_withdraws(app, client, ctx, tmp_path,
+                                                                          monkeypatch):
+    """The bidder tool end to end: a first run sent one chunk and lost its connection; re-running
+    the same command sends only the rest, writes a receipt that verifies, and withdraw ends the bid."""
+    import json
+
+    from click.testing import CliRunner
+
+    import bidding.client
+    from bidding.cli import cli as bid_cli
+
+    lot, bidder = open_lot(), new_bidder()
+    data = package(tmp_path, lot, bidder, size=2_500_000)
+    path = tmp_path / "p.bid"
+    path.write_bytes(data)
+    mib = 1024 * 1024
+    http = _FlaskSession(client)
+    first = Client("http://localhost", bidder.token, session=http)._call(
+        "POST", f"/api/bidding/lots/{lot.id}/uploads", json={"size": len(data), "sha256": sha(data)})
+    Client("http://localhost", bidder.token, session=http).put_chunk(first["id"], 0, data[:mib])
+    http.paths.clear()
+    monkeypatch.setattr(bidding.client, "Client",
+                        lambda base, token, **kw: Client(base, token, session=http, **kw))
+    out = tmp_path / "r.json"
+    run = CliRunner().invoke(bid_cli, ["submit", str(path), "--lot", str(lot.id), "--platform", "http://localhost",
+                                       "--token", bidder.token, "--receipt", str(out), "--chunk-mb", "1"])
+    assert run.exit_code == 0, run.output
+    sent = [p for m, p in http.paths if m == "PUT"]
+    assert sent == [f"/api/bidding/uploads/{first['id']}/chunks"] * 2  # the same session; two of three chunks
+    receipt = json.loads(out.read_text())
+    receipts.verify(receipt, platform_keys().manifest())
+    assert receipt["package_sha256"] == sha(data) and json.loads(run.stdout)["already_submitted"] is False
+    gone = CliRunner().invoke(bid_cli, ["withdraw", str(receipt["bid_id"]), "--platform", "http://localhost",
+                                        "--token", bidder.token])
+    assert gone.exit_code == 0 and json.loads(gone.stdout)["state"] == "withdrawn", gone.output
