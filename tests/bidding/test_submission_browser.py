@@ -1,0 +1,51 @@
+"""A real browser (Debian's chromium): a bidder uploads a sealed package from the "My bids" page
+(hashed by WebCrypto, sent in chunks with a progress bar), reads the signed receipt on the bid's
+page, downloads it, and withdraws the bid with the page's form (CSRF token included)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bidding import receipts
+from bidding.models import Bid
+from core.db import db
+from core.keys import platform_keys
+from tests.bidding.submitting import new_bidder, open_lot, package, sha
+from tests.bidding.test_opening_browser import _shot, _sign_in
+from tests.core.test_browser import browser, live_server  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.usefixtures("fresh_store")
+
+
+def test_a_bidder_uploads_reads_the_receipt_and_withdraws_in_the_browser(app, ctx, live_server, browser,  # noqa: F811
+                                                                         tmp_path):
+    lot, bidder = open_lot(), new_bidder()
+    data = package(tmp_path, lot, bidder, size=200_000)
+    path = tmp_path / "bid.pkg"
+    path.write_bytes(data)
+    page = browser.new_page(locale="en", accept_downloads=True)
+    _sign_in(page, live_server, bidder.user.email)
+    page.goto(f"{live_server}/bidding/bids")
+    page.fill("#bid-upload input[name=lot_id]", str(lot.id))
+    page.set_input_files("#bid-upload input[type=file]", str(path))
+    page.click("#bid-upload button[type=submit]")
+    page.wait_for_function("document.getElementById('bid-status').textContent.includes('package_sha256')",
+                           timeout=30_000)
+    assert page.eval_on_selector("#bid-progress", "bar => bar.value") == 100
+    shown = page.get_by_test_id("upload-status").inner_text()
+    assert sha(data) in shown, shown
+    db.session.expire_all()
+    bid = db.session.query(Bid).filter_by(lot_id=lot.id).one()
+    assert bid.package_sha256 == sha(data) and bid.state == "submitted"
+    page.goto(f"{live_server}/bidding/bids/{bid.id}")
+    receipt = json.loads(page.get_by_test_id("receipt").inner_text())
+    receipts.verify(receipt, platform_keys().manifest())
+    with page.expect_download() as download:
+        page.click("a[href$='/receipt.json']")
+    assert json.loads(download.value.path().read_text()) == receipt
+    _shot(page, "bid-receipt.png")
+    page.click("form[action$='/withdraw'] button[type=submit]")
+    page.wait_for_load_state()
+    db.session.expire_all()
+    assert db.session.get(Bid, bid.id).state == "withdrawn"
