@@ -10,7 +10,18 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    inspect,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import now
@@ -141,6 +152,28 @@ class Bid(db.Model):
     @property
     def owner_org_id(self) -> int:
         return self.organisation_id
+
+
+#: what a bid is and where it came from: fixed once submitted (the evidence of 电子招标投标办法
+#: 第四十九条 and what its receipt signs); the receipt itself is written once, just after the insert
+FIXED_AT_SUBMISSION = ("lot_id", "organisation_id", "submitted_by", "package_key", "package_sha256", "size",
+                       "ciphertext_sha256", "opening_key_id", "received_at", "ip", "user_agent", "device",
+                       "signer_kid", "bond_payer_account")
+RULE_EVIDENCE = "电子招标投标办法 第四十九条"
+
+
+@event.listens_for(Bid, "before_update")
+def _fixed_at_submission(_mapper, _connection, bid: Bid) -> None:
+    """Refuse any flush that would change a submitted bid's evidence or its issued receipt."""
+    from core.errors import Conflict
+
+    attrs = inspect(bid).attrs
+    changed = [name for name in FIXED_AT_SUBMISSION if attrs[name].history.deleted]
+    if any(old for old in attrs.receipt.history.deleted):  # {} → the receipt is its one write
+        changed.append("receipt")
+    if changed:
+        raise Conflict(f"bid {bid.id}: {', '.join(changed)} cannot change after submission",
+                       code="evidence_fixed", rule=RULE_EVIDENCE)
 
 
 class BidBond(db.Model):

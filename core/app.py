@@ -43,7 +43,18 @@ def create_app(config: dict | None = None) -> Flask:
 
     init_celery(app)
     app.teardown_request(_dispatch_leftovers)
+    _trust_proxies(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind ``GGZY_TRUSTED_PROXIES`` reverse proxies, the client's address and scheme are the ones
+    those proxies forwarded (werkzeug's ProxyFix reads only as many hops as are trusted)."""
+    hops = int(app.config["GGZY_TRUSTED_PROXIES"])
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def _import_models() -> None:

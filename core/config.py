@@ -69,6 +69,10 @@ def defaults() -> dict:
         "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
         #: the opening hall's live stream ends after this many seconds and the browser reconnects
         "GGZY_SSE_MAX_SECONDS": 55,
+        #: reverse proxies in front of the app that set X-Forwarded-For/-Proto/-Host; 0 = none.  The
+        #: client address is evidence (a bid's IP feeds the collusion detector, sign-in limits count
+        #: by address): behind a proxy it must be the client's, yet never taken from an untrusted header
+        "GGZY_TRUSTED_PROXIES": 0,
     }
 
 

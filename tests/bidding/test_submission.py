@@ -269,3 +269,23 @@ def test_the_archive_keeps_the_signed_receipt_and_it_verifies_after_a_key_rotati
     receipts.verify(kept, manifest)
     with pytest.raises(receipts.ReceiptError):
         receipts.verify({**kept, "size": kept["size"] + 1}, manifest)
+
+
+def test_a_bid_s_evidence_and_receipt_cannot_change_after_submission(app, client, ctx, tmp_path):
+    from core.errors import Conflict
+
+    lot, bidder = open_lot(), new_bidder()
+    bid_id = submit(client, bidder, lot.id, package(tmp_path, lot, bidder)).get_json()["id"]
+    for name, value in (("ip", "10.9.9.9"), ("device", {"mac": ["02:00:00:00:00:bb"]}),
+                        ("bond_payer_account", "6222000099998888"), ("received_at", now()),
+                        ("receipt", {"forged": True})):
+        bid = db.session.get(Bid, bid_id)
+        setattr(bid, name, value)
+        with pytest.raises(Conflict) as err:
+            db.session.flush()
+        assert err.value.code == "evidence_fixed" and name in err.value.detail and "第四十九条" in err.value.rule
+        db.session.rollback()
+    bid = db.session.get(Bid, bid_id)
+    bid.needs_reconfirmation = True  # the bid's state may change; what it is may not
+    db.session.flush()
+    db.session.rollback()

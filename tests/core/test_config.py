@@ -155,3 +155,19 @@ def test_metrics_are_prometheus_text(client):
     assert "# TYPE ggzy_http_requests_total counter" in text
     assert 'ggzy_http_requests_total{endpoint="/",method="GET",status="200"}' in text
     assert "ggzy_http_request_seconds_bucket" in text
+
+
+@pytest.mark.parametrize(("hops", "seen"), [(0, "127.0.0.1"), (1, "203.0.113.9")])
+def test_the_client_address_comes_from_trusted_proxies_only(app, hops, seen):
+    """A bid's IP is evidence: behind a trusted proxy it is the forwarded client's; without one,
+    a forged X-Forwarded-For is ignored."""
+    from flask import request
+
+    from core.app import create_app
+    from tests.conftest import app_config
+
+    own = create_app(app_config(GGZY_TRUSTED_PROXIES=hops))
+    own.add_url_rule("/test-remote-addr", "remote_addr", lambda: request.remote_addr)
+    resp = own.test_client().get("/test-remote-addr", headers={"X-Forwarded-For": "203.0.113.9"},
+                                 environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert resp.get_data(as_text=True) == seen
