@@ -188,12 +188,14 @@ def test_modify_replaces_and_withdraw_until_the_deadline(app, client, ctx, tmp_p
 
 
 def test_amendment_marks_standing_bids_for_reconfirmation(app, client, ctx, tmp_path):
-    from core.events import record
+    from core.models import User
+    from trading.services import issue_amendment
 
     lot, bidder = open_lot(), new_bidder()
     bid = submit(client, bidder, lot.id, package(tmp_path, lot, bidder)).get_json()
-    record("trading.amendment_issued", {"lot_id": lot.id, "amendment_id": 1, "number": 1})
-    commit()  # eager tasks: the subscriber runs now
+    agency = db.session.scalar(select(User).where(User.organisation_id == lot.project.agency_org_id))
+    issue_amendment(actor=agency, lot=lot, title="澄清第1号", body="工期改为 180 日历天")
+    commit()  # eager tasks: trading's amendment_issued event reaches bidding's subscriber now
     fetched = client.get(f"/api/bidding/bids/{bid['id']}", headers=bidder.headers).get_json()
     assert fetched["needs_reconfirmation"] is True
     ok = client.post(f"/api/bidding/bids/{bid['id']}/confirm", headers=bidder.headers).get_json()
