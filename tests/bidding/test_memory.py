@@ -58,3 +58,24 @@ if __name__ == "__main__":
 
     with tempfile.TemporaryDirectory(dir=".") as d:
         print(measure(Path(d), int(sys.argv[1]) if len(sys.argv) > 1 else 1024))
+
+
+def test_finishing_a_100_mb_upload_keeps_memory_flat(app, client, ctx, tmp_path, fresh_store):
+    """The finish reads the chunks as one stream, checks, hashes and spools the package in one pass,
+    and stores it by rename: it never holds the package (DESIGN §5)."""
+    from bidding import services
+    from bidding.models import Upload
+    from core.db import db
+    from tests.bidding.submitting import new_bidder, open_lot, package, upload_all
+
+    lot, bidder = open_lot(), new_bidder()
+    data = package(tmp_path, lot, bidder, size=100 * MiB)
+    upload_id = upload_all(client, bidder, lot.id, data, chunk=8 * MiB)
+    size = len(data)
+    del data
+    tracemalloc.start()
+    bid, created = services.finish_upload(upload=db.session.get(Upload, upload_id), actor=bidder.user)
+    _cur, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert created and bid.size == size
+    assert peak < 4 * MiB, f"finish peak {peak / MiB:.1f} MiB for a {size / MiB:.0f} MiB package"  # 0.5 here
