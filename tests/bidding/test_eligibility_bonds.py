@@ -83,8 +83,10 @@ def test_no_other_precondition_restricts_who_bids(app, client, ctx, tmp_path):
     lot = open_lot()
     assert lot.project.region == "330200"
     far = new_bidder(org=make_org(region="650100", name="新疆某建设有限公司"))
-    resp = submit(client, far, lot.id, package(tmp_path, lot, far))
-    assert resp.status_code == 201, resp.get_json()
+    unregistered = new_bidder(org=make_org(region="", name="某新设立科技有限公司"))  # no region on file at all
+    for i, bidder in enumerate((far, unregistered)):  # neither downloaded the documents nor paid a bond
+        resp = submit(client, bidder, lot.id, package(tmp_path, lot, bidder, name=f"{i}.pkg"))
+        assert resp.status_code == 201, resp.get_json()
 
 
 def test_invited_tender_takes_only_invitees(app, client, ctx, tmp_path):
