@@ -180,3 +180,23 @@ def test_a_refund_is_confirmed_once_by_the_centre_or_the_tenderee_rep(app, clien
     again = client.post(url, headers=admin_headers)
     assert again.status_code == 409 and again.get_json()["error"] == "bond_not_due"
     assert services.check_refund(bond_id=bond_id) != "overdue"
+
+
+def test_the_tender_s_agency_a_suspended_lot_and_a_closed_lot_take_no_bid(app, client, ctx, tmp_path):
+    from core.models import Organisation
+
+    lot = open_lot()
+    agency_org = db.session.get(Organisation, lot.project.agency_org_id)
+    own_agency = new_bidder(org=agency_org)
+    refused = _refusal(start(client, own_agency, lot.id, package(tmp_path, lot, own_agency)), "agency_may_not_bid")
+    assert refused["rule"] == "招标投标法实施条例 第十三条"
+    bidder = new_bidder()
+    data = package(tmp_path, lot, bidder, name="b.pkg")
+    for state, code, rule in (("suspended", "lot_suspended", "电子招标投标办法 第五十二条"),
+                              ("bidding_closed", "lot_not_open", "电子招标投标办法 第二十七条")):
+        lot.state = state
+        commit()
+        resp = start(client, bidder, lot.id, data)
+        assert resp.status_code == 409 and resp.get_json()["error"] == code, resp.get_json()
+        assert resp.get_json()["rule"].startswith(rule)
+    assert db.session.scalar(select(Bid).where(Bid.lot_id == lot.id)) is None
