@@ -30,7 +30,7 @@ CATALOGUE: dict[str, tuple[str, ...]] = {
     "trading.document_downloaded": (_D,),
     **{f"bidding.{n}": (_D,) for n in ("bid_submitted", "bid_withdrawn", "bond_recorded")},
     #: recorded by trading's close job at the deadline (DESIGN names bidding; the job lives with the FSM)
-    "bidding.bidding_closed": (_D, "bidding", "experts"),
+    "bidding.bidding_closed": (_D, "bidding", "experts", "monitoring"),
     "bidding.opening_key_created": (_D,),
     **{f"bidding.{n}": (_D, "monitoring") for n in (
         "opening_started", "bid_unsealed", "unseal_failed", "opening_record_published", "opening_objection")},

@@ -106,3 +106,23 @@ def send_email(event) -> None:
 
 
 Notification.owner_user_id = property(lambda self: self.user_id)
+
+
+@events.subscriber("monitoring.alert_raised", name="notifications.alert_to_supervisors")
+def alert_to_supervisors(event) -> None:
+    """Every active supervisor receives the alert with its evidence, organisation names spelled out
+    (a supervisor must be able to check it; a flag is not a finding).  Once per event: the outbox
+    acknowledges the delivery in the same transaction."""
+    from core.models import Organisation
+
+    payload = event.payload
+    names = dict(db.session.execute(select(Organisation.id, Organisation.name)
+                                    .where(Organisation.id.in_(payload.get("bidder_org_ids", [])))).all())
+    lines = [f"{item['field']} = {item['value']}: " + "、".join(names.get(b, f"#{b}") for b in item["bidders"])
+             for items in payload.get("evidence", {}).values() for item in items]
+    body = "\n".join([f"{payload.get('rule', '')} — {', '.join(payload.get('flags', []))}", *lines,
+                      payload.get("note", "")])
+    supervisors = db.session.scalars(select(User).where(User.role == "supervisor", User.active)).all()
+    for user in supervisors:
+        notify(user=user, subject=f"围标串标预警 / collusion alert: lot {payload['lot_id']}", body=body,
+               link=f"/supervisor/lots/{payload['lot_id']}", source_event=event.event_id)
