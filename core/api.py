@@ -240,16 +240,27 @@ class Audit(MethodView):
     def get(self, query):
         """The append-only audit trail, newest first, optionally for one object.  Entries that say who
         bid on a lot still taking bids are left out until its deadline (RULE_WHO_BIDS)."""
-        q = select(AuditLog).order_by(AuditLog.id.desc()).limit(query["limit"])
+        q = select(AuditLog).order_by(AuditLog.id.desc())
         if query["object_type"]:
             q = q.where(AuditLog.object_type == query["object_type"])
         if query["object_id"]:
             q = q.where(AuditLog.object_id == query["object_id"])
-        rows = db.session.scalars(q).all()
-        if any(row.action in WHO_BIDS for row in rows):
+        return _disclosable(q, query["limit"])
+
+
+def _disclosable(q, limit: int) -> list:
+    """The first ``limit`` rows of ``q`` that do not say who bid on a lot still taking bids; rows are
+    read a page at a time, so a page never comes back short while older rows remain."""
+    rows, before, taking = [], None, None
+    while len(rows) < limit:
+        page = db.session.scalars((q if before is None else q.where(AuditLog.id < before)).limit(limit)).all()
+        if not page:
+            break
+        if taking is None and any(row.action in WHO_BIDS for row in page):
             taking = set(db.session.scalars(lots_taking_bids()))
-            rows = [row for row in rows if not (row.action in WHO_BIDS and row.detail.get("lot_id") in taking)]
-        return rows
+        rows += [row for row in page if not (row.action in WHO_BIDS and row.detail.get("lot_id") in (taking or ()))]
+        before = page[-1].id
+    return rows[:limit]
 
 
 @blp.route("/clock/advance")
