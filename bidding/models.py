@@ -168,8 +168,11 @@ def _fixed_at_submission(_mapper, _connection, bid: Bid) -> None:
     from core.errors import Conflict
 
     attrs = inspect(bid).attrs
-    changed = [name for name in FIXED_AT_SUBMISSION if attrs[name].history.deleted]
-    if any(old for old in attrs.receipt.history.deleted):  # {} → the receipt is its one write
+    # ``added`` without ``deleted`` is a value set on an attribute that was not loaded (expired after
+    # a commit): its old value is unknown here, and nothing may set a fixed attribute anyway
+    changed = [name for name in FIXED_AT_SUBMISSION if attrs[name].history.added]
+    receipt = attrs.receipt.history
+    if receipt.added and (not receipt.deleted or any(receipt.deleted)):  # {} → issued is its one write
         changed.append("receipt")
     if changed:
         raise Conflict(f"bid {bid.id}: {', '.join(changed)} cannot change after submission",

@@ -5,7 +5,7 @@ from core.permissions import ANY_USER, RULE_WHO_BIDS, _r, declare, who_bids
 
 #: the events and audit actions that name a bidder while its lot still takes bids
 who_bids("bidding.bid_submitted", "bidding.bid_withdrawn", "bidding.bid_confirmed", "bidding.bond_recorded",
-         "bidding.bond_refunded", "bidding.bond_refund_overdue")
+         "bidding.bond_refunded", "bidding.bond_refund_overdue", "bidding.bids_need_reconfirmation")
 
 
 def past_deadline(_user, obj) -> bool:

@@ -89,18 +89,25 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cur.close()
 
 
-def savepoint():
-    """``db.session.begin_nested()`` that nests on SQLite too.
+def begin_writing() -> None:
+    """Make the session's transaction a writing one now, on SQLite too.
 
-    Why: pysqlite begins a transaction only before an INSERT, UPDATE or DELETE.  A SAVEPOINT that
-    comes first opens a transaction of its own, and its RELEASE commits it: work a later rollback of
-    the request should undo would stay.  On SQLite the outer transaction is begun first, IMMEDIATE
-    because a savepoint is there to write (and so the write lock is awaited with busy_timeout, not
-    refused on upgrade)."""
+    Why: pysqlite begins a transaction only before an INSERT, UPDATE or DELETE, so reads and
+    ``FOR UPDATE``/``FOR SHARE`` selects (which SQLite ignores) run outside any transaction and lock
+    nothing.  Where a transaction must exclude other writers from its first read on (a submission
+    against the close of its lot, a savepoint's RELEASE that must not commit), SQLite's write lock
+    is taken at once with BEGIN IMMEDIATE, waiting up to busy_timeout.  PostgreSQL: nothing to do,
+    its row locks do the work."""
     connection = db.session.connection()
     raw = connection.connection.dbapi_connection
     if isinstance(raw, sqlite3.Connection) and not raw.in_transaction:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def savepoint():
+    """``db.session.begin_nested()`` that nests on SQLite too: a SAVEPOINT that came first in a
+    pysqlite transaction would open one of its own, and its RELEASE would commit for good."""
+    begin_writing()
     return db.session.begin_nested()
 
 

@@ -7,8 +7,9 @@ account.  Values shared by two different bidders raise ``monitoring.alert_raised
 evidence, which supervisors receive.  A flag is not a legal finding: it tells a supervisor where
 to look, and the evidence says why.
 
-Addresses that say nothing about a bidder are left out: loopback and unspecified ones (a local
-proxy, or ``GGZY_TRUSTED_PROXIES`` not set: then every bid would share the proxy's address).
+Only public addresses are evidence: a loopback, private or link-local one is a proxy's (with
+``GGZY_TRUSTED_PROXIES`` not set, every bid would share it) or a network's inside, and says nothing
+about who submitted.
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def _address(ip: str) -> str | None:
         parsed = ipaddress.ip_address(ip)
     except ValueError:
         return None
-    return None if parsed.is_loopback or parsed.is_unspecified else str(parsed)
+    return str(parsed) if parsed.is_global else None
 
 
 def _rows_of(bids) -> dict[str, list]:

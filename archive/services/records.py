@@ -11,7 +11,7 @@ import logging
 import re
 from decimal import Decimal
 
-from sqlalchemy import and_, not_, select
+from sqlalchemy import or_, select
 
 from archive import jcs
 from archive.models import ArchivePending, ArchiveRecord
@@ -20,7 +20,7 @@ from archive.services.log import rfc3339
 from archive.verify import RECORD_SCHEMA
 from core.db import db
 from core.errors import Conflict, NotFound, ValidationFailed
-from core.permissions import RULE_WHO_BIDS, WHO_BIDS, lots_taking_bids
+from core.permissions import RULE_WHO_BIDS, lots_taking_bids, not_found_detail
 
 logger = logging.getLogger(__name__)
 
@@ -159,28 +159,30 @@ def search(*, lot_id: int | None = None, party: str | None = None, event: str | 
         q = q.where(ArchiveRecord.event_time >= since)
     if until is not None:
         q = q.where(ArchiveRecord.event_time < until)
-    q = q.where(not_(and_(ArchiveRecord.event_name.in_(WHO_BIDS), ArchiveRecord.lot_id.in_(lots_taking_bids()))))
+    q = q.where(or_(ArchiveRecord.lot_id.is_(None), ArchiveRecord.lot_id.not_in(lots_taking_bids())))
     return list(db.session.scalars(q.limit(limit).offset(offset)))
 
 
 def get_record(record_id: int) -> ArchiveRecord:
-    """A record; one that says who bid on a lot still taking bids is answered as missing (RULE_WHO_BIDS)."""
+    """A record, answered as missing (the same words as an unknown id) while its lot takes bids."""
     row = db.session.get(ArchiveRecord, record_id)
-    if row is None or (row.event_name in WHO_BIDS and _taking_bids(row.lot_id)):
-        raise NotFound(f"archive record {record_id} not found", code="unknown_record")
+    if row is None or _taking_bids(row.lot_id):
+        raise NotFound(not_found_detail(ArchiveRecord, record_id))
     return row
 
 
 def check_disclosable(chain: str) -> None:
-    """A lot's whole chain names its bidders: it is exported only once the lot stops taking bids.
+    """A lot's chain is read only once the lot stops taking bids (RULE_WHO_BIDS).
 
-    :raises Conflict: the lot's bid deadline is still ahead (RULE_WHO_BIDS)
+    Why the whole chain and not only the records that name bidders: a chain's records are numbered
+    and hash-linked, so the ones left out would still be counted by the gaps.  What the lot's
+    publication says is on the public portal meanwhile.
+
+    :raises Conflict: the lot's bid deadline is still ahead
     """
     lot_id = int(chain[4:]) if chain.startswith("lot:") and chain[4:].isdigit() else None
-    if lot_id is not None and _taking_bids(lot_id) and db.session.scalar(
-            select(ArchiveRecord.id).where(ArchiveRecord.chain == chain, ArchiveRecord.event_name.in_(WHO_BIDS))
-            .limit(1)) is not None:
-        raise Conflict("this lot's records name its bidders: its bundle is exported after the bid deadline",
+    if _taking_bids(lot_id):
+        raise Conflict("this lot still takes bids: its archived records are read after the bid deadline",
                        code="before_deadline", rule=RULE_WHO_BIDS)
 
 

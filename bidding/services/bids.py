@@ -101,7 +101,7 @@ def collect_uploads(*, lot_id: int | None = None) -> dict:
     from trading.models import Lot
 
     q = select(Upload).join(Lot, Lot.id == Upload.lot_id).where(Lot.bid_deadline <= now(),
-                                                                Lot.state != "published")
+                                                                Lot.state.not_in(("published", "suspended")))
     if lot_id is not None:
         q = q.where(Upload.lot_id == lot_id)
     area, removed = chunk_area(), 0

@@ -59,16 +59,19 @@ def hold_open(lot, *, at: dt.datetime) -> None:
     commits into a closed lot, in time but never opened.  The lot row is held FOR KEY SHARE, the
     lock the bid's foreign key takes anyway, only earlier: the close's FOR UPDATE waits for it, while
     submissions share it and an amendment's ordinary update is not held up.  A close that came first
-    is seen here, and the submission is refused as late.  (SQLite has no row locks; it serialises
-    writers instead.)
+    is seen here, and the submission is refused as late: the close runs ``CLOSE_GRACE`` after the
+    deadline, so that needs a submission slower than that between its instant and this lock.
+    SQLite has no row locks: the transaction takes the database's write lock now instead
+    (:func:`core.db.begin_writing`), which the close also takes before it counts.
 
     :raises DeadlinePassed, Conflict: as :func:`check_open`
     """
     from sqlalchemy import select
 
-    from core.db import db
+    from core.db import begin_writing, db
     from trading.models import Lot
 
+    begin_writing()
     held = db.session.execute(select(Lot.state, Lot.bid_deadline).where(Lot.id == lot.id)
                               .with_for_update(read=True, key_share=True)).one()
     if tuple(held) != (lot.state, lot.bid_deadline):

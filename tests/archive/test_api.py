@@ -104,9 +104,10 @@ def test_legal_hold(client, sealed, headers, archive):
 
 
 def test_who_bid_stays_out_of_the_archive_and_the_audit_trail_until_the_deadline(client, archive, headers):
-    """Records and audit entries that name a bidder of a lot still taking bids are answered as
-    missing, left out of searches, and the lot's bundle waits for the deadline (电子招标投标办法
-    第二十一条, 招标投标法 第二十二条); everything else stays readable."""
+    """While a lot takes bids its archived chain is not read: left out of searches, each record
+    answered exactly as an unknown id, the bundle refused (电子招标投标办法 第二十一条, 招标投标法
+    第二十二条; the whole chain, since its numbered, linked records would show the gaps); audit
+    entries naming a bidder are left out.  After the deadline everything is readable."""
     import datetime as dt
 
     from archive import services
@@ -117,20 +118,27 @@ def test_who_bid_stays_out_of_the_archive_and_the_audit_trail_until_the_deadline
 
     lot = make_lot()
     lot_events(archive, lot_id=lot.id, bids=2)
+    lot_events(archive, lot_id=lot.id + 1000, bids=1)  # a lot with no row here: not taking bids
     audit("bidding.bid_submitted", object_type="bid", object_id=1, lot_id=lot.id)
     audit("trading.lot_published", object_type="lot", object_id=lot.id, lot_id=lot.id)
     commit()
     archive.seal()
-    bids = [r.id for r in services.search(lot_id=lot.id, event="bidding.", limit=100)]
-    assert bids == []  # left out of the search while the lot takes bids
+    assert services.search(lot_id=lot.id, limit=100) == []
+    assert services.search(lot_id=lot.id + 1000, limit=100) != []
     with frozen(lot.bid_deadline):
-        bids = [r.id for r in services.search(lot_id=lot.id, event="bidding.", limit=100)]
-    assert len(bids) == 2
+        hidden = [r.id for r in services.search(lot_id=lot.id, limit=100)]
+    assert len(hidden) == 4
+    unknown = max(hidden) + 10_000
     for role in ("archivist", "supervisor", "admin"):
         h = headers[role]
         found = client.get(f"/api/archive/records?lot_id={lot.id}", headers=h).get_json()
-        assert {r["event_name"] for r in found} == {"trading.lot_published", "experts.committee_drawn"}
-        assert client.get(f"/api/archive/records/{bids[0]}", headers=h).status_code == 404
+        assert found == []
+        for suffix in ("", "/verify", "/bundle"):
+            theirs = client.get(f"/api/archive/records/{hidden[0]}{suffix}", headers=h)
+            missing = client.get(f"/api/archive/records/{unknown}{suffix}", headers=h)
+            assert theirs.status_code == missing.status_code == 404
+            assert theirs.get_json()["error"] == missing.get_json()["error"]
+            assert theirs.get_json()["detail"] == missing.get_json()["detail"].replace(str(unknown), str(hidden[0]))
         refused = client.get(f"/api/archive/bundle?lot_id={lot.id}", headers=h)
         assert refused.status_code == 409 and "第二十一条" in refused.get_json()["rule"]
         if role != "archivist":  # the audit trail is the supervisors' and the centre's
@@ -138,6 +146,6 @@ def test_who_bid_stays_out_of_the_archive_and_the_audit_trail_until_the_deadline
             assert "trading.lot_published" in actions and "bidding.bid_submitted" not in actions
     with frozen(lot.bid_deadline + dt.timedelta(seconds=1)):
         h = headers["supervisor"]
-        assert client.get(f"/api/archive/records/{bids[0]}", headers=h).status_code == 200
+        assert client.get(f"/api/archive/records/{hidden[0]}", headers=h).status_code == 200
         assert client.get(f"/api/archive/bundle?lot_id={lot.id}", headers=h).status_code == 200
         assert "bidding.bid_submitted" in [a["action"] for a in client.get("/api/audit", headers=h).get_json()]

@@ -104,7 +104,7 @@ def test_a_close_waits_for_a_submission_in_flight_but_not_an_amendment(app, ctx)
     """The submission holds the lot FOR KEY SHARE from its instant of submission to its commit: the
     close's FOR UPDATE waits (so it counts the bid), an ordinary UPDATE of the lot does not."""
     if db.engine.dialect.name != "postgresql":
-        pytest.skip("row locks are PostgreSQL's; SQLite serialises writers instead (CI runs this on PostgreSQL)")
+        return _sqlite_submission_holds_the_write_lock()
     lot = open_lot()
     commit()
     hold_open(lot, at=now())  # the submission's transaction, still open
@@ -120,7 +120,9 @@ def test_a_close_waits_for_a_submission_in_flight_but_not_an_amendment(app, ctx)
         other.execute(text("SELECT id FROM trading_lots WHERE id = :id FOR UPDATE NOWAIT"), {"id": lot.id})
 
 
-def test_a_submission_that_finds_the_lot_closed_is_refused_as_late(app, client, ctx, tmp_path):
+def test_a_submission_that_reaches_the_lot_after_its_close_is_refused_as_late(app, client, ctx, tmp_path):
+    """The close runs CLOSE_GRACE after the deadline and has counted without this submission, which
+    took longer than that from its instant to the lock: it cannot join a count already made."""
     from trading.services import close_bidding
 
     lot, bidder = open_lot(), new_bidder()
@@ -141,3 +143,19 @@ def test_a_submission_that_finds_the_lot_closed_is_refused_as_late(app, client, 
     db.session.rollback()
     assert finish(client, bidder, upload_id).status_code == 404  # the close collected the session
     assert db.session.scalar(select(func.count(Bid.id)).where(Bid.lot_id == lot.id)) == 0
+
+
+def _sqlite_submission_holds_the_write_lock() -> None:
+    """SQLite has no row locks: from its instant of submission the submission holds the database's
+    write lock, so a close (or anything else that writes) waits for it; here it gives up at once."""
+    lot = open_lot()
+    commit()
+    hold_open(lot, at=now())
+    with db.engine.connect() as other:
+        other.exec_driver_sql("PRAGMA busy_timeout = 100")
+        with pytest.raises(OperationalError, match="locked"):
+            other.exec_driver_sql("UPDATE trading_lots SET state = 'bidding_closed' WHERE id = ?", (lot.id,))
+        other.rollback()
+        db.session.rollback()
+        other.exec_driver_sql("UPDATE trading_lots SET name = name WHERE id = ?", (lot.id,))
+        other.rollback()

@@ -278,10 +278,12 @@ def test_a_bid_s_evidence_and_receipt_cannot_change_after_submission(app, client
 
     lot, bidder = open_lot(), new_bidder()
     bid_id = submit(client, bidder, lot.id, package(tmp_path, lot, bidder)).get_json()["id"]
-    for name, value in (("ip", "10.9.9.9"), ("device", {"mac": ["02:00:00:00:00:bb"]}),
-                        ("bond_payer_account", "6222000099998888"), ("received_at", now()),
-                        ("receipt", {"forged": True})):
+    changes = (("ip", "10.9.9.9"), ("device", {"mac": ["02:00:00:00:00:bb"]}),
+               ("bond_payer_account", "6222000099998888"), ("received_at", now()), ("receipt", {"forged": True}))
+    for (name, value), expired in [(change, False) for change in changes] + [(change, True) for change in changes]:
         bid = db.session.get(Bid, bid_id)
+        if expired:  # as after a commit: the old value is not loaded when the new one is set
+            db.session.expire(bid)
         setattr(bid, name, value)
         with pytest.raises(Conflict) as err:
             db.session.flush()

@@ -50,9 +50,9 @@ def test_shared_device_and_bond_account_alert_every_supervisor(app, client, ctx,
     supervisors = [make_user("supervisor"), make_user("supervisor")]
     commit()
     lot, (a, b, c) = _lot_with_bids(client, tmp_path, [
-        {"ip": "203.0.113.7", "device": {"mac": ["aa:01"], "disk": ["SN-9"]}, "account": "6222000011110001"},
-        {"ip": "198.51.100.8", "device": {"mac": ["aa:02"], "disk": ["SN-9"]}, "account": "6222000011110001"},
-        {"ip": "192.0.2.9", "device": {"mac": ["aa:03"], "disk": ["SN-3"]}, "account": "6222000011110003"}])
+        {"ip": "114.114.114.114", "device": {"mac": ["aa:01"], "disk": ["SN-9"]}, "account": "6222000011110001"},
+        {"ip": "223.5.5.5", "device": {"mac": ["aa:02"], "disk": ["SN-9"]}, "account": "6222000011110001"},
+        {"ip": "180.76.76.76", "device": {"mac": ["aa:03"], "disk": ["SN-3"]}, "account": "6222000011110003"}])
     _close(lot)
     alert = db.session.scalar(select(OutboxEvent).where(OutboxEvent.name == "monitoring.alert_raised"))
     assert alert.payload["flags"] == ["ART40_1", "ART40_6"]
@@ -66,14 +66,15 @@ def test_shared_device_and_bond_account_alert_every_supervisor(app, client, ctx,
         assert "第四十条" in note.body and "6222000011110001" in note.body
 
 
-def test_distinct_evidence_and_loopback_addresses_raise_nothing(app, client, ctx, tmp_path):
+def test_distinct_evidence_and_non_public_addresses_raise_nothing(app, client, ctx, tmp_path):
     make_user("supervisor")
     commit()
     lot, _ = _lot_with_bids(client, tmp_path, [
         {"ip": "127.0.0.1", "device": {"mac": ["aa:01"]}, "account": None},
         {"ip": "127.0.0.1", "device": {"mac": ["aa:02"]}, "account": "6222000011110002"},
-        {"ip": "::1", "device": {}, "account": None}])
-    assert services.identity_matches(lot.id) == {}  # a local proxy's address says nothing about a bidder
+        {"ip": "::1", "device": {}, "account": None}, {"ip": "10.0.0.5", "device": {}, "account": None},
+        {"ip": "10.0.0.5", "device": {}, "account": None}])
+    assert services.identity_matches(lot.id) == {}  # a proxy's or an intranet's address says nothing
     _close(lot)
     assert db.session.scalar(select(OutboxEvent).where(OutboxEvent.name == "monitoring.alert_raised")) is None
     assert db.session.scalar(select(Notification)) is None
@@ -81,6 +82,6 @@ def test_distinct_evidence_and_loopback_addresses_raise_nothing(app, client, ctx
 
 def test_a_shared_public_address_is_evidence(app, ctx, client, tmp_path):
     lot, (a, b) = _lot_with_bids(client, tmp_path, [
-        {"ip": "203.0.113.7", "device": {}, "account": None}, {"ip": "203.0.113.7", "device": {}, "account": None}])
+        {"ip": "114.114.114.114", "device": {}, "account": None}, {"ip": "114.114.114.114", "device": {}, "account": None}])
     assert services.identity_matches(lot.id) == {
-        "ART40_1": [{"field": "ip", "value": "203.0.113.7", "bidders": sorted([a.org_id, b.org_id])}]}
+        "ART40_1": [{"field": "ip", "value": "114.114.114.114", "bidders": sorted([a.org_id, b.org_id])}]}

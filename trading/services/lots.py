@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from core import events
 from core.clock import now
-from core.db import db
+from core.db import begin_writing, db
 from core.errors import ValidationFailed
 from core.models import Organisation
 from core.notifications import notify
@@ -21,6 +21,7 @@ from trading.fsm import S
 from trading.models import Download, Lot, Objection, Project
 from trading.procedures import procedure_for
 from trading.services.common import (
+    CLOSE_GRACE,
     add_notice,
     config_of,
     env,
@@ -197,6 +198,7 @@ def close_bidding(*, lot_id: int) -> str:
     that no unanswered objection holds (TBR Art.22); otherwise it re-arms the job and returns why.
     The lot row is locked (PostgreSQL) so two closers cannot both act.
     """
+    begin_writing()  # SQLite: the write lock before the count, as the submissions in flight hold it
     lot = db.session.get(Lot, lot_id, with_for_update=True)
     if lot is None:
         return "missing"
@@ -258,8 +260,10 @@ def notify_agency(lot: Lot, *, subject: str, body: str) -> int:
 
 
 def close_due_lots(*, limit: int = 200) -> dict[int, str]:
-    """Catch up: close every published lot whose deadline has passed (a missed or lost job)."""
-    ids = db.session.scalars(select(Lot.id).where(Lot.state == S.PUBLISHED, Lot.bid_deadline <= now())
+    """Catch up: close every published lot whose close is due (a missed or lost job): at the
+    deadline plus ``CLOSE_GRACE``, as the scheduled job, so submissions that came in time commit first."""
+    due = now() - CLOSE_GRACE
+    ids = db.session.scalars(select(Lot.id).where(Lot.state == S.PUBLISHED, Lot.bid_deadline <= due)
                              .order_by(Lot.bid_deadline).limit(limit)).all()
     return {lot_id: close_bidding(lot_id=lot_id) for lot_id in ids}
 
