@@ -1,9 +1,9 @@
 """Marshmallow 4 schemas of the archive API."""
 from __future__ import annotations
 
-import datetime as dt
-
 from marshmallow import Schema, fields, validate
+
+from core.schemas import Instant
 
 _ID = validate.Range(min=1, max=2**31 - 1)
 
@@ -15,8 +15,8 @@ class RecordQuerySchema(Schema):
     event = fields.String(load_default=None, validate=validate.Length(min=1, max=60),
                           metadata={"description": "event name or prefix, e.g. bidding."})
     chain = fields.String(load_default=None, validate=validate.Regexp(r"^(platform|lot:\d{1,10})$"))
-    since = fields.AwareDateTime(load_default=None, default_timezone=dt.UTC)
-    until = fields.AwareDateTime(load_default=None, default_timezone=dt.UTC)
+    since = Instant(load_default=None)
+    until = Instant(load_default=None)
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10**6))
 

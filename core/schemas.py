@@ -1,6 +1,7 @@
 """Marshmallow 4 schemas of the foundation's API, and shared field types."""
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate
@@ -24,6 +25,16 @@ class Money(fields.Decimal):
         kwargs.setdefault("places", 2)
         kwargs.setdefault("metadata", {"type": "string", "format": "decimal"})
         super().__init__(as_string=True, **kwargs)
+
+
+#: instants a query or a record may name: far enough either way for any real date, near enough that
+#: converting to UTC (and storing) can never overflow (year 1 at +01:00 is before datetime.min in UTC)
+INSTANTS = validate.Range(min=dt.datetime(1900, 1, 1, tzinfo=dt.UTC), max=dt.datetime(9000, 1, 1, tzinfo=dt.UTC))
+
+
+def Instant(**kwargs) -> fields.AwareDateTime:
+    """An ISO instant within :data:`INSTANTS`; without an offset it is read as UTC."""
+    return fields.AwareDateTime(default_timezone=dt.UTC, validate=INSTANTS, **kwargs)
 
 
 MAX_ID = 2**31 - 1

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from core.schemas import Instant
+
 HEX64 = validate.Regexp(r"^[0-9a-f]{64}$", error="64 lowercase hex digits")
 
 
@@ -38,12 +40,12 @@ class CreditEventSchema(Schema):
 
 
 class CreditCreateSchema(CreditEventSchema):
-    ban_until = fields.AwareDateTime(load_default=None, allow_none=True)
+    ban_until = Instant(load_default=None, allow_none=True)
 
 
 class StatusSchema(Schema):
     status = fields.String(required=True)
-    ban_until = fields.AwareDateTime(load_default=None, allow_none=True)
+    ban_until = Instant(load_default=None, allow_none=True)
     reason = fields.String(load_default="")
 
 

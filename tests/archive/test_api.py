@@ -149,3 +149,13 @@ def test_who_bid_stays_out_of_the_archive_and_the_audit_trail_until_the_deadline
         assert client.get(f"/api/archive/records/{hidden[0]}", headers=h).status_code == 200
         assert client.get(f"/api/archive/bundle?lot_id={lot.id}", headers=h).status_code == 200
         assert "bidding.bid_submitted" in [a["action"] for a in client.get("/api/audit", headers=h).get_json()]
+
+
+def test_instants_beyond_what_a_database_stores_are_refused_with_a_reason(client, headers):
+    """Year 1 at +01:00 is before datetime.min in UTC: a 422 naming the field, never a 500."""
+    h = headers["archivist"]
+    for value in ("0001-01-01T00:00:00%2B01:00", "9999-12-31T23:00:00-02:00", "1800-01-01T00:00:00"):
+        for name in ("since", "until"):
+            resp = client.get(f"/api/archive/records?{name}={value}", headers=h)
+            assert resp.status_code == 422 and name in resp.get_data(as_text=True), (name, value)
+    assert client.get("/api/archive/records?since=2026-01-01T00:00:00", headers=h).status_code == 200
