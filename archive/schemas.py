@@ -1,11 +1,21 @@
 """Marshmallow 4 schemas of the archive API."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+import re
 
-from core.schemas import Instant
+from marshmallow import Schema, ValidationError, fields, validate
 
-_ID = validate.Range(min=1, max=2**31 - 1)
+from core.schemas import MAX_ID, Instant
+
+_ID = validate.Range(min=1, max=MAX_ID)
+
+
+def _chain(value: str) -> None:
+    """``platform`` or ``lot:<id>`` with a real row id, so a ten-digit id past 2³¹−1 is a 422
+    naming the field, not an integer overflow in the database."""
+    match = re.fullmatch(r"platform|lot:(\d{1,10})", value)
+    if match is None or (match[1] is not None and not 1 <= int(match[1]) <= MAX_ID):
+        raise ValidationError(f"platform or lot:<id> with an id from 1 to {MAX_ID}")
 
 
 class RecordQuerySchema(Schema):
@@ -14,7 +24,7 @@ class RecordQuerySchema(Schema):
                           metadata={"description": "org:<id> or user:<id>"})
     event = fields.String(load_default=None, validate=validate.Length(min=1, max=60),
                           metadata={"description": "event name or prefix, e.g. bidding."})
-    chain = fields.String(load_default=None, validate=validate.Regexp(r"^(platform|lot:\d{1,10})$"))
+    chain = fields.String(load_default=None, validate=_chain)
     since = Instant(load_default=None)
     until = Instant(load_default=None)
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
@@ -79,7 +89,7 @@ class ConsistencySchema(Schema):
 
 class BundleQuerySchema(Schema):
     lot_id = fields.Integer(load_default=None, validate=_ID)
-    chain = fields.String(load_default=None, validate=validate.Regexp(r"^(platform|lot:\d{1,10})$"))
+    chain = fields.String(load_default=None, validate=_chain)
 
 
 class LegalHoldSchema(Schema):

@@ -159,3 +159,15 @@ def test_instants_beyond_what_a_database_stores_are_refused_with_a_reason(client
             resp = client.get(f"/api/archive/records?{name}={value}", headers=h)
             assert resp.status_code == 422 and name in resp.get_data(as_text=True), (name, value)
     assert client.get("/api/archive/records?since=2026-01-01T00:00:00", headers=h).status_code == 200
+
+
+@pytest.mark.parametrize("query", ["chain=lot:4711044601", "chain=lot:0", "chain=lot:", "lot_id=3000000000"])
+def test_a_lot_id_past_a_database_integer_is_refused_with_a_reason(client, headers, query):
+    """``lot:4711044601`` fits the ten digits a chain name allows but not a PostgreSQL integer:
+    a 422 naming the field, never a database error and a 500 (found by schemathesis)."""
+    h = headers["archivist"]
+    for path in ("/api/archive/bundle", "/api/archive/records"):
+        resp = client.get(f"{path}?{query}", headers=h)
+        assert resp.status_code == 422, (path, resp.status_code)
+        assert query.split("=")[0] in resp.get_data(as_text=True)
+    assert client.get("/api/archive/records?chain=lot:2147483647", headers=h).status_code == 200
