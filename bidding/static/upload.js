@@ -1,6 +1,9 @@
 // Chunked, resumable upload of a sealed bid package (the API of docs/submission.md).
 // The whole-file SHA-256 is declared first; each chunk carries its own SHA-256; after a dropped
 // connection the page asks the server which ranges are missing and sends only those.
+// WebCrypto hashes only a whole buffer, so the whole file is hashed incrementally with hash-wasm
+// (vendor/, MIT) one slice at a time: memory stays at one slice however large the package; chunks
+// (at most 4 MiB) are hashed by WebCrypto.
 (function () {
   "use strict";
   const form = document.getElementById("bid-upload");
@@ -9,11 +12,21 @@
   const status = document.getElementById("bid-status");
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const CHUNK = 4 * 1024 * 1024;
+  const HASH_SLICE = 1024 * 1024;
 
   function hex(buffer) {
     return Array.from(new Uint8Array(buffer)).map((b) => b.toString(16).padStart(2, "0")).join("");
   }
   async function sha256(blob) { return hex(await crypto.subtle.digest("SHA-256", await blob.arrayBuffer())); }
+  async function sha256File(file, progress) {
+    const hasher = await hashwasm.createSHA256();
+    hasher.init();
+    for (let off = 0; off < file.size; off += HASH_SLICE) {
+      hasher.update(new Uint8Array(await file.slice(off, off + HASH_SLICE).arrayBuffer()));
+      progress(Math.min(off + HASH_SLICE, file.size));
+    }
+    return hasher.digest("hex");
+  }
   async function api(method, url, body, headers) {
     const resp = await fetch(url, {method: method, body: body, credentials: "same-origin",
       headers: Object.assign({"X-CSRFToken": csrf, "Accept": "application/json"}, headers || {})});
@@ -35,8 +48,9 @@
     const lot = form.querySelector('input[name="lot_id"]').value;
     if (!file || !lot) { return; }
     try {
-      status.textContent = form.dataset.hashing;
-      const digest = await sha256(file);
+      const digest = await sha256File(file, (done) => {
+        status.textContent = form.dataset.hashing + " " + Math.floor(100 * done / file.size) + " %";
+      });
       const json = {"Content-Type": "application/json"};
       let up = await withRetry(() => api("POST", "/api/bidding/lots/" + lot + "/uploads",
         JSON.stringify({size: file.size, sha256: digest}), json));

@@ -1,5 +1,5 @@
 """A real browser (Debian's chromium): a bidder uploads a sealed package from the "My bids" page
-(hashed by WebCrypto, sent in chunks with a progress bar), reads the signed receipt on the bid's
+(hashed slice by slice, sent in chunks with a progress bar), reads the signed receipt on the bid's
 page, downloads it, and withdraws the bid with the page's form (CSRF token included)."""
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.usefixtures("fresh_store")
 def test_a_bidder_uploads_reads_the_receipt_and_withdraws_in_the_browser(app, ctx, live_server, browser,  # noqa: F811
                                                                          tmp_path):
     lot, bidder = open_lot(), new_bidder()
-    data = package(tmp_path, lot, bidder, size=200_000)
+    data = package(tmp_path, lot, bidder, size=2_500_000)  # three slices of the page's hashing
     path = tmp_path / "bid.pkg"
     path.write_bytes(data)
     page = browser.new_page(locale="en", accept_downloads=True)
