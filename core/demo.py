@@ -216,7 +216,17 @@ def _print_logins(port: int) -> None:
     click.echo("Ctrl-C stops web, worker and scheduler.\n")
 
 
+def _stop_on_signal(signum, _frame):
+    """SIGTERM (``kill``, ``timeout``, a service manager) and SIGHUP (the terminal closed) stop the demo
+    as Ctrl-C does; Python's default would end this process at once and orphan the three children."""
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def _supervise(procs) -> int:
+    """Wait until one process ends or the demo is stopped; then stop the others (SIGTERM, then SIGKILL
+    after 10 s)."""
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop_on_signal)
     try:
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)

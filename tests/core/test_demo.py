@@ -67,3 +67,35 @@ def test_production_refuses_the_demo(tmp_path):
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "GGZY_SECRET_KEY" in result.stderr or "demo" in result.stderr
+
+
+SUPERVISOR = """
+import subprocess, sys
+from core.demo import _supervise
+procs = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"]) for _ in range(2)]
+print(" ".join(str(p.pid) for p in procs), flush=True)
+sys.exit(_supervise(procs))
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_terminated_demo_stops_its_worker_scheduler_and_web_server():
+    """``kill`` (SIGTERM) of the demo process alone, not of its group: the three processes it started
+    stop too, instead of living on as orphans holding the port."""
+    proc = subprocess.Popen([sys.executable, "-c", SUPERVISOR], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    children = [int(pid) for pid in proc.stdout.readline().split()]
+    assert len(children) == 2 and all(_alive(pid) for pid in children)
+    try:
+        time.sleep(0.5)  # the handler is installed once _supervise runs
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        assert wait_for(lambda: not any(_alive(pid) for pid in children), 15), "children outlived the demo"
+    finally:
+        for pid in filter(_alive, children):
+            os.kill(pid, signal.SIGKILL)
