@@ -34,8 +34,12 @@ def _address(ip: str) -> str | None:
     return str(parsed) if parsed.is_global else None
 
 
-def _rows_of(bids) -> dict[str, list]:
-    """One row per (bid, device component value): a manifest names several MACs and disks."""
+def _rows_of(bids, accounts: dict[int, str]) -> dict[str, list]:
+    """One row per (bid, device component value): a manifest names several MACs and disks.
+
+    :param accounts: organisation id → payer account of its bond on the lot, which may have been
+        recorded after the bid (before the deadline); else the account the bid was submitted with
+    """
     cols = {"tender_id": [], "bidder_id": [], "amount": [], "winner": [], **{c: [] for c in AT_CLOSE}}
     for bid in bids:
         devices = [f"{part}:{value}" for part, values in sorted((bid.device or {}).items())
@@ -47,18 +51,20 @@ def _rows_of(bids) -> dict[str, list]:
             cols["winner"].append(False)
             cols["ip"].append(_address(bid.ip or ""))
             cols["device"].append(device)
-            cols["bond_account"].append(bid.bond_payer_account or None)
+            cols["bond_account"].append(accounts.get(bid.organisation_id) or bid.bond_payer_account or None)
     return cols
 
 
 def identity_matches(lot_id: int) -> dict[str, list]:
     """Flag code → evidence items (``field``, ``value``, ``bidders`` as organisation ids)."""
-    from bidding.models import Bid
+    from bidding.models import Bid, BidBond
 
     bids = db.session.scalars(select(Bid).where(Bid.lot_id == lot_id, Bid.state == "submitted")).all()
     if len({bid.organisation_id for bid in bids}) < 2:
         return {}
-    table = from_columns(_rows_of(bids)).sort()
+    accounts = dict(db.session.execute(select(BidBond.organisation_id, BidBond.payer_account)
+                                       .where(BidBond.lot_id == lot_id)).all())
+    table = from_columns(_rows_of(bids, accounts)).sort()
     found = rules.Findings(len(table.blocks()[1]))
     rules.identity_rules(table, found)
     return {flag: [{**item, "bidders": sorted(int(b) for b in item["bidders"])} for item in items]

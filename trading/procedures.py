@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from core import calendar as cal
 from trading.errors import RuleViolation
@@ -322,6 +322,12 @@ def reply_due(config: ProcedureConfig, filed_at: dt.datetime) -> dt.datetime:
     return config.objection_reply.last_instant(filed_at)
 
 
+def cap_of(base: Decimal, ratio: Decimal) -> Decimal:
+    """The largest amount in cents that does not exceed ``ratio`` of ``base``: rounded down, because a
+    cap rounded to nearest lets 20,000.02 pass as 2 % of 1,000,000.75 (20,000.015)."""
+    return (base * ratio).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+
+
 def check_bond(config: ProcedureConfig, *, bond: Decimal | None, base: Decimal) -> None:
     """Bid bond ≤ 2 % of the estimate (TBR Art.26) or budget (GPR Art.33).
 
@@ -329,7 +335,7 @@ def check_bond(config: ProcedureConfig, *, bond: Decimal | None, base: Decimal) 
     """
     if bond is None:
         return
-    cap = (base * config.bond_max.value).quantize(Decimal("0.01"))
+    cap = cap_of(base, config.bond_max.value)
     if bond > cap:
         raise RuleViolation(f"the bid bond may not exceed {config.bond_max.value:%} of the "
                             f"{config.bond_max.base} ({cap})", code="bond_too_high", rule=config.bond_max.article)
@@ -337,7 +343,7 @@ def check_bond(config: ProcedureConfig, *, bond: Decimal | None, base: Decimal) 
 
 def check_performance_bond(config: ProcedureConfig, *, bond: Decimal, contract: Decimal) -> None:
     """Performance bond ≤ 10 % of the contract (TBR Art.58, GPR Art.48)."""
-    cap = (contract * config.performance_bond_max.value).quantize(Decimal("0.01"))
+    cap = cap_of(contract, config.performance_bond_max.value)
     if bond > cap:
         raise RuleViolation(f"the performance bond may not exceed {cap}", code="performance_bond_too_high",
                             rule=config.performance_bond_max.article)

@@ -19,6 +19,7 @@ import logging
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from bidding.models import BidBond
 from bidding.services.eligibility import check_eligible, check_open
@@ -35,7 +36,9 @@ logger = logging.getLogger(__name__)
 RULE_BOND = "招标投标法实施条例 第二十六条"
 RULE_REFUND = {"withdrawn": "招标投标法实施条例 第三十五条", "contract_signed": "招标投标法实施条例 第五十七条",
                "lot_failed": "招标投标法实施条例 第四十四条 (招标失败; 5 日比照第五十七条)",
-               "lot_cancelled": "招标投标法实施条例 第三十一条"}
+               "lot_cancelled": "招标投标法实施条例 第三十一条",
+               # not decrypted for a cause outside the bidder: deemed withdrawn, so refunded as a withdrawal
+               "platform_unseal_failure": "电子招标投标办法 第三十一条; 招标投标法实施条例 第三十五条"}
 REFUND_DAYS = 5
 METHODS = ("transfer", "guarantee")
 
@@ -72,17 +75,58 @@ def record_bond(*, actor, lot, amount: Decimal, method: str, payer_account: str,
     if not (account.isascii() and account.isalnum()) or not 6 <= len(account) <= 64:
         raise BondRefused("payer_account must be 6-64 ASCII letters or digits (spaces are ignored)",
                           code="bad_payer_account")
-    if _bond_of(lot.id, actor.organisation_id) is not None:
+    fields = {"amount": amount, "method": method, "payer_account": account, "payer_uscc": payer_uscc,
+              "payer_name": payer_name, "reference": reference, "recorded_by": actor.id, "recorded_at": at}
+    bond = _bond_of(lot.id, actor.organisation_id)
+    if bond is None:
+        bond = _insert_bond(lot_id=lot.id, organisation_id=actor.organisation_id, **fields)
+    elif bond.state == "refunded" and bond.refund_reason == "withdrawn":
+        _renew(bond, fields, actor=actor)
+    else:
         raise Conflict("a bond is already recorded for your organisation on this lot", code="bond_exists")
-    bond = BidBond(lot_id=lot.id, organisation_id=actor.organisation_id, amount=amount, method=method,
-                   payer_account=account, payer_uscc=payer_uscc, payer_name=payer_name, reference=reference,
-                   recorded_by=actor.id, recorded_at=at)
-    db.session.add(bond)
-    db.session.flush()
     events.record("bidding.bond_recorded", {
         "bond_id": bond.id, "lot_id": lot.id, "organisation_id": bond.organisation_id, "method": method,
         "payer_uscc": payer_uscc, "payer_account_sha256": hashlib.sha256(account.encode()).hexdigest()})
     audit("bidding.bond_recorded", object_type="bond", object_id=bond.id, actor=actor, lot_id=lot.id)
+    return bond
+
+
+def _insert_bond(**columns) -> BidBond:
+    """The one bond row of an organisation on a lot; a concurrent recording that got there first is
+    the 409 a sequential one gets, not a unique-constraint error and a 500."""
+    bond = BidBond(**columns)
+    db.session.add(bond)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()  # the request ends here: nothing of it is kept
+        raise Conflict("a bond is already recorded for your organisation on this lot", code="bond_exists") from None
+    return bond
+
+
+def _renew(bond: BidBond, fields: dict, *, actor) -> None:
+    """A bidder who withdrew, was refunded and bids again before the deadline pays a new bond.  The row
+    describes the bond backing the organisation's bid on this lot (one per lot), so it is rewritten;
+    the refunded bond stays in the audit trail here and, signed, in the archive (its
+    ``bond_recorded`` event)."""
+    audit("bidding.bond_renewed", object_type="bond", object_id=bond.id, actor=actor, lot_id=bond.lot_id,
+          previous_amount=str(bond.amount), previous_method=bond.method,
+          previous_payer_account_sha256=hashlib.sha256(bond.payer_account.encode()).hexdigest(),
+          refunded_at=bond.refunded_at.isoformat() if bond.refunded_at else None)
+    for name, value in fields.items():
+        setattr(bond, name, value)
+    bond.state, bond.refund_reason, bond.refund_due_at, bond.refunded_at = "held", "", None, None
+    db.session.flush()
+
+
+def hold_again_for(*, lot_id: int, organisation_id: int) -> BidBond | None:
+    """A new bid after a withdrawal, before the deadline: a bond not yet refunded backs it again
+    (the tenderee still holds the money), so it is held, not due for refund (条例 第三十五条 applies
+    to a bid that stays withdrawn).  The refund timer already armed then finds nothing to flag."""
+    bond = _bond_of(lot_id, organisation_id)
+    if bond is not None and bond.state == "refund_due" and bond.refund_reason == "withdrawn":
+        bond.state, bond.refund_reason, bond.refund_due_at = "held", "", None
+        audit("bidding.bond_held_again", object_type="bond", object_id=bond.id, lot_id=lot_id)
     return bond
 
 

@@ -25,8 +25,9 @@ from sqlalchemy.exc import IntegrityError
 
 from bidding import receipts
 from bidding.chunks import Chunk, ChunkArea, ChunkError
-from bidding.models import Bid, BidBond, Upload
+from bidding.models import Bid, Upload
 from bidding.services.body import Receiving
+from bidding.services.bonds import hold_again_for
 from bidding.services.eligibility import DeadlinePassed, check_eligible, check_open, hold_open
 from bidding.services.opening import validate_package
 from core import events
@@ -289,8 +290,7 @@ def _record_bid(*, upload, lot, organisation, actor, at, report, storage_key, st
     if standing is not None:
         standing.state, standing.active_key, standing.ended_at = "replaced", None, at
         db.session.flush()
-    bond = db.session.scalar(select(BidBond).where(BidBond.lot_id == lot.id,
-                                                   BidBond.organisation_id == organisation.id))
+    bond = hold_again_for(lot_id=lot.id, organisation_id=organisation.id)
     bid = Bid(lot_id=lot.id, organisation_id=organisation.id, submitted_by=actor.id,
               active_key=f"{lot.id}:{organisation.id}", package_key=storage_key, package_sha256=sha256,
               size=size, ciphertext_sha256=report["ciphertext_sha256"],

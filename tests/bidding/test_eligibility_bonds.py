@@ -96,6 +96,10 @@ def test_invited_tender_takes_only_invitees(app, client, ctx, tmp_path):
     assert submit(client, invited, lot.id, package(tmp_path, lot, invited, name="i.pkg")).status_code == 201
 
 
+def _conflict(resp, code):
+    assert resp.status_code == 409 and resp.get_json()["error"] == code, resp.get_json()
+
+
 def _bond(client, bidder, lot_id, **changes):
     body = {"amount": "20000.00", "method": "transfer", "payer_account": "6222 0000 1111 2222",
             "payer_uscc": bidder.user.organisation.uscc, **changes}
@@ -200,3 +204,75 @@ def test_the_tender_s_agency_a_suspended_lot_and_a_closed_lot_take_no_bid(app, c
         assert resp.status_code == 409 and resp.get_json()["error"] == code, resp.get_json()
         assert resp.get_json()["rule"].startswith(rule)
     assert db.session.scalar(select(Bid).where(Bid.lot_id == lot.id)) is None
+
+
+@pytest.mark.parametrize(("estimate", "cap"), [("1000000.75", "20000.01"), ("1000000.40", "20000.00"),
+                                               ("1000000.00", "20000.00")])
+def test_the_two_percent_cap_is_never_rounded_up(app, client, ctx, estimate, cap):
+    """2 % of 1,000,000.75 is 20,000.015: 20,000.02 exceeds it (条例 第二十六条), whatever rounding
+    to the cent would say; the cap named in the refusal is the largest amount allowed."""
+    lot, bidder = open_lot(estimate=Decimal(estimate)), new_bidder()
+    over = _refusal(_bond(client, bidder, lot.id, amount=str(Decimal(cap) + Decimal("0.01"))), "bond_too_high")
+    assert over["rule"] == "招标投标法实施条例 第二十六条" and f"({cap})" in over["detail"]
+    assert _bond(client, bidder, lot.id, amount=cap).status_code == 201
+
+
+def test_a_bidder_who_withdraws_and_bids_again_keeps_or_renews_its_bond(app, client, ctx, tmp_path):
+    """Withdrawn, then a new bid before the deadline: a bond not yet refunded backs the new bid (held,
+    no refund overdue); one already refunded is paid anew, and the old one stays in the audit trail."""
+    from core.models import AuditLog
+
+    lot, bidder = open_lot(), new_bidder()
+    bond_id = _bond(client, bidder, lot.id).get_json()["id"]
+    bid = submit(client, bidder, lot.id, package(tmp_path, lot, bidder)).get_json()
+    client.post(f"/api/bidding/bids/{bid['id']}/withdraw", headers=bidder.headers)
+    again = submit(client, bidder, lot.id, package(tmp_path, lot, bidder, name="2.pkg")).get_json()
+    bond = db.session.get(BidBond, bond_id)
+    db.session.refresh(bond)
+    assert (bond.state, bond.refund_reason, bond.refund_due_at) == ("held", "", None)
+    assert db.session.get(Bid, again["id"]).bond_payer_account == "6222000011112222"
+    with frozen(now() + dt.timedelta(days=6)):
+        assert services.check_refund(bond_id=bond_id) == "nothing"
+    _conflict(_bond(client, bidder, lot.id), "bond_exists")
+
+    client.post(f"/api/bidding/bids/{again['id']}/withdraw", headers=bidder.headers)
+    rep = make_user("admin")
+    from tests.factories import bearer, token_for
+    assert client.post(f"/api/bidding/bonds/{bond_id}/refunded", headers=bearer(token_for(rep))).status_code == 200
+    renewed = _bond(client, bidder, lot.id, amount="15000.00", payer_account="6222 0000 3333 4444")
+    assert renewed.status_code == 201, renewed.get_json()
+    assert (renewed.get_json()["id"], renewed.get_json()["state"]) == (bond_id, "held")
+    trail = db.session.scalar(select(AuditLog).where(AuditLog.action == "bidding.bond_renewed"))
+    assert trail.detail["previous_amount"] == "20000.00" and trail.detail["refunded_at"]
+    third = submit(client, bidder, lot.id, package(tmp_path, lot, bidder, name="3.pkg")).get_json()
+    assert db.session.get(Bid, third["id"]).bond_payer_account == "6222000033334444"
+
+
+def test_a_second_recording_racing_the_first_is_a_409_not_a_500(app, client, ctx, monkeypatch):
+    """Two requests both find no bond, then both insert: the unique row makes the second a 409 and
+    leaves nothing of it (the race is reproduced by hiding the first bond from the second's check)."""
+    from bidding.services import bonds
+
+    lot, bidder = open_lot(), new_bidder()
+    assert _bond(client, bidder, lot.id).status_code == 201
+    monkeypatch.setattr(bonds, "_bond_of", lambda *_: None)
+    _conflict(_bond(client, bidder, lot.id, amount="100.00"), "bond_exists")
+    rows = db.session.scalars(select(BidBond).where(BidBond.lot_id == lot.id)).all()
+    assert [r.amount for r in rows] == [Decimal("20000.00")]
+    assert db.session.scalar(select(OutboxEvent).where(OutboxEvent.name == "bidding.bond_recorded")
+                             .order_by(OutboxEvent.id.desc())).payload["bond_id"] == rows[0].id
+
+
+def test_a_refund_after_a_platform_caused_unseal_failure_cites_its_rule(app, client, ctx):
+    """Not decrypted for a cause outside the bidder: deemed withdrawn (电子招标投标办法 第三十一条),
+    refunded within 5 days as a withdrawal (条例 第三十五条); an overdue refund names both."""
+    from core.models import AuditLog
+
+    lot, bidder = open_lot(), new_bidder()
+    bond_id = _bond(client, bidder, lot.id).get_json()["id"]
+    services.refund_due(lot_id=lot.id, organisation_id=bidder.org_id, reason="platform_unseal_failure", at=now())
+    commit()
+    with frozen(now() + dt.timedelta(days=5, seconds=1)):
+        assert services.check_refund(bond_id=bond_id) == "overdue"
+    row = db.session.scalar(select(AuditLog).where(AuditLog.action == "bidding.bond_refund_overdue"))
+    assert row.detail["rule"] == "电子招标投标办法 第三十一条; 招标投标法实施条例 第三十五条"

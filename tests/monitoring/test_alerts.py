@@ -85,3 +85,19 @@ def test_a_shared_public_address_is_evidence(app, ctx, client, tmp_path):
         {"ip": "114.114.114.114", "device": {}, "account": None}, {"ip": "114.114.114.114", "device": {}, "account": None}])
     assert services.identity_matches(lot.id) == {
         "ART40_1": [{"field": "ip", "value": "114.114.114.114", "bidders": sorted([a.org_id, b.org_id])}]}
+
+
+def test_a_bond_recorded_after_the_bid_is_still_evidence(app, client, ctx, tmp_path):
+    """Two bidders bid first and record their bonds afterwards, before the deadline, from one account:
+    the close reads the bonds, not only what each bid carried when it was submitted (条例 第四十条(六))."""
+    make_user("supervisor")
+    lot, bidders = _lot_with_bids(client, tmp_path, [
+        {"ip": "114.114.114.114", "device": {"mac": ["aa:01"]}, "account": None},
+        {"ip": "223.5.5.5", "device": {"mac": ["aa:02"]}, "account": None}])
+    for bidder in bidders:
+        resp = client.post(f"/api/bidding/lots/{lot.id}/bonds", headers=bidder.headers, json={
+            "amount": "100.00", "method": "guarantee", "payer_account": "6222 0000 1111 0009",
+            "payer_uscc": bidder.user.organisation.uscc, "reference": "BH-1"})
+        assert resp.status_code == 201, resp.get_json()
+    assert services.identity_matches(lot.id) == {"ART40_6": [{
+        "field": "bond_account", "value": "6222000011110009", "bidders": sorted(b.org_id for b in bidders)}]}
