@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from marshmallow import Schema, ValidationError, fields, validate
 
 from core.models import GRANTS, ORG_KINDS, ROLES
 
 MONEY_MAX = Decimal("999999999999.99")
+CENT = Decimal("0.01")
 
 
 def money_range(value: Decimal) -> None:
@@ -18,13 +19,39 @@ def money_range(value: Decimal) -> None:
         raise ValidationError(f"an amount from 0.01 to {MONEY_MAX}")
 
 
+def _finer_than_cents(number: Decimal) -> bool:
+    try:
+        return number != number.quantize(CENT, rounding=ROUND_DOWN)
+    except InvalidOperation:  # too many digits for any amount: fields.Decimal refuses it as invalid
+        return False
+
+
 class Money(fields.Decimal):
-    """Money travels as a decimal string (never a float) and is documented as one."""
+    """Money travels as a decimal string (never a float) and is documented as one.
+
+    Input is exact or refused: a JSON float (``0.1`` is not 0.1 in binary) and anything finer than a
+    cent are 422s, where ``fields.Decimal`` would round them quietly (19,999.995 would be stored as
+    20,000.00, past the cap it was checked against)."""
+
+    default_error_messages = {"float": "send money as a decimal string, e.g. \"20000.00\", not a JSON number "
+                                       "with a fraction",
+                              "cents": "at most two decimal places (cents)"}
 
     def __init__(self, **kwargs):
         kwargs.setdefault("places", 2)
         kwargs.setdefault("metadata", {"type": "string", "format": "decimal"})
         super().__init__(as_string=True, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, float | bool):
+            raise self.make_error("float")
+        try:
+            exact = Decimal(str(value).strip())  # as sent, before fields.Decimal rounds it to ``places``
+        except (InvalidOperation, ValueError):
+            exact = None  # fields.Decimal refuses it with its own message
+        if exact is not None and exact.is_finite() and exact.as_tuple().exponent < -2 and _finer_than_cents(exact):
+            raise self.make_error("cents")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 #: instants a query or a record may name: far enough either way for any real date, near enough that

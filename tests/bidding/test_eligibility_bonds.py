@@ -276,3 +276,16 @@ def test_a_refund_after_a_platform_caused_unseal_failure_cites_its_rule(app, cli
         assert services.check_refund(bond_id=bond_id) == "overdue"
     row = db.session.scalar(select(AuditLog).where(AuditLog.action == "bidding.bond_refund_overdue"))
     assert row.detail["rule"] == "电子招标投标办法 第三十一条; 招标投标法实施条例 第三十五条"
+
+
+@pytest.mark.parametrize(("amount", "says"), [("19999.995", "two decimal places"), ("0.001", "two decimal places"),
+                                              (19999.5, "decimal string"), (True, "decimal string"),
+                                              ("1e99999", "Not a valid number")])
+def test_money_is_taken_exactly_or_refused(app, client, ctx, amount, says):
+    """19,999.995 would round to 20,000.00 and a JSON float is not the decimal it looks like: both are
+    a 422 on ``amount`` with the reason, and no bond is recorded."""
+    lot, bidder = open_lot(), new_bidder()
+    resp = _bond(client, bidder, lot.id, amount=amount)
+    assert resp.status_code == 422 and says in resp.get_data(as_text=True) and "amount" in resp.get_data(as_text=True)
+    assert db.session.scalar(select(BidBond).where(BidBond.lot_id == lot.id)) is None
+    assert _bond(client, bidder, lot.id, amount="19999.990").status_code == 201  # trailing zeros are exact
