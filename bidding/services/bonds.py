@@ -158,10 +158,14 @@ def refund_due(*, lot_id: int, organisation_id: int | None = None, reason: str, 
     for bond in rows:
         bond.state, bond.refund_reason = "refund_due", reason
         bond.refund_due_at = at + dt.timedelta(days=REFUND_DAYS)
-        schedule_task(job_id=f"bidding-bond-refund-{bond.id}", run_at=bond.refund_due_at,
-                      task="bidding.bond_refund_check", args=[bond.id])
+        _arm(bond)
     db.session.flush()
     return len(rows)
+
+
+def _arm(bond: BidBond) -> None:
+    schedule_task(job_id=f"bidding-bond-refund-{bond.id}", run_at=bond.refund_due_at,
+                  task="bidding.bond_refund_check", args=[bond.id])
 
 
 def mark_refunded(*, bond: BidBond, actor) -> BidBond:
@@ -183,6 +187,7 @@ def check_refund(*, bond_id: int) -> str:
     if bond is None or bond.state != "refund_due":
         return "nothing"
     if bond.refund_due_at and now() < bond.refund_due_at:
+        _arm(bond)  # fired early (a clock set back, a job run by hand): fire again when due
         return "not_due"
     lot = db.session.get(Lot, bond.lot_id)
     audit("bidding.bond_refund_overdue", object_type="bond", object_id=bond.id, lot_id=bond.lot_id,
