@@ -135,8 +135,10 @@ def test_withdrawal_arms_the_refund_timer(app, client, ctx, tmp_path):
     assert bond.state == "refund_due" and bond.refund_reason == "withdrawn"
     job = db.session.get(ScheduledTask, f"bidding-bond-refund-{bond_id}")
     assert job.task == "bidding.bond_refund_check" and job.run_at == bond.refund_due_at
-    job.synced = True
+    job.synced = True  # the scheduler has taken it
+    commit()
     assert services.check_refund(bond_id=bond_id) == "not_due"
+    commit()
     db.session.refresh(job)
     assert (job.run_at, job.synced) == (bond.refund_due_at, False), "fired early: armed again for when due"
     with frozen(bond.refund_due_at + dt.timedelta(seconds=1)):
