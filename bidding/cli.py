@@ -60,16 +60,35 @@ def _http(method: str, url: str, *, token: str | None = None, body=None, length:
         headers["Content-Type"] = "application/json"
     elif body is not None:
         headers.update({"Content-Type": "application/octet-stream", "Content-Length": str(length)})
-    req = urllib.request.Request(url, data=body, method=method, headers=headers)
     try:
+        req = urllib.request.Request(url, data=body, method=method, headers=headers)
         with urllib.request.urlopen(req, timeout=600) as resp:  # noqa: S310 (the user's platform URL)
-            return json.loads(resp.read())
+            return _json_object(resp.read(), url, resp.status)
     except urllib.error.HTTPError as err:
-        payload = json.loads(err.read() or b"{}")
+        try:
+            payload = json.loads(err.read() or b"{}")
+        except ValueError:
+            payload = {}
+        payload = payload if isinstance(payload, dict) else {}
         raise container.PackageError(payload.get("error", f"http_{err.code}"),
                                      payload.get("detail", str(err))) from None
+    except ValueError as err:  # a URL urllib cannot use (no scheme, bad port)
+        raise container.PackageError("bad_platform", f"{url}: {err}") from None
     except (urllib.error.URLError, OSError) as err:
         raise container.PackageError("platform_unreachable", str(err)) from None
+
+
+def _json_object(data: bytes, url: str, status: int) -> dict:
+    """A success that is not the API's JSON object (a wrong --platform serving a web page) is named
+    as such, not blamed on the receipt or the package."""
+    try:
+        body = json.loads(data)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise container.PackageError("bad_response", f"{url} did not answer as the platform's API does "
+                                     f"(HTTP {status}); is --platform the platform's address?")
+    return body
 
 
 @cli.command()
@@ -276,7 +295,7 @@ def _online():
         yield
     except SubmitError as err:
         click.echo(json.dumps(err.body or {"error": err.code, "detail": err.detail}, ensure_ascii=False), err=True)
-        _fail(err, 1)
+        _fail(err, 2 if err.code == "bad_platform" else 1)
 
 
 @cli.command()
@@ -327,6 +346,14 @@ def withdraw(bid_id, platform, token):
         click.echo(json.dumps({"bid_id": bid["id"], "state": bid["state"], "ended_at": bid["ended_at"]}))
 
 
+def _json_file(path: Path, code: str):
+    """A JSON file the user named, or exit 2 naming that file (not another one)."""
+    try:
+        return json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError):
+        _fail(container.PackageError(code, f"{path} is not JSON"), 2)
+
+
 @cli.command("verify-receipt")
 @click.argument("receipt", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--platform", help="platform URL (fetches its public keys)")
@@ -340,16 +367,15 @@ def verify_receipt(receipt, platform, keys_file, package):
 
     if bool(platform) == bool(keys_file):
         raise click.UsageError("give exactly one of --platform and --platform-keys")
+    record = _json_file(receipt, "bad_receipt")
     try:
-        record = json.loads(receipt.read_text())
-        manifest = json.loads(keys_file.read_text()) if keys_file else _http("GET", f"{platform.rstrip('/')}/api/keys/platform")
+        manifest = (_json_file(keys_file, "bad_manifest") if keys_file
+                    else _http("GET", f"{platform.strip().rstrip('/')}/api/keys/platform"))
         receipts.verify(record, manifest)
         if package:
             receipts.check_package(record, package)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        _fail(container.PackageError("bad_receipt", f"{receipt} is not JSON"), 2)
     except (receipts.ReceiptError, container.PackageError) as err:
-        _fail(err, 1)
+        _fail(err, 2 if err.code == "bad_platform" else 1)
     click.echo(json.dumps({"valid": True, "bid_id": record["bid_id"], "lot_id": record["lot_id"],
                            "received_at": record["received_at"], "package_sha256": record["package_sha256"],
                            "platform_kid": record["platform_kid"], "package_checked": bool(package)}, indent=2))

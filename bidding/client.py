@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 
@@ -39,16 +40,23 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _platform_url(platform: str) -> str:
+    parts = urlsplit(platform.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SubmitError("bad_platform", f"{platform!r} is not a platform address such as https://ggzy.example.cn")
+    return platform.strip().rstrip("/")
+
+
 class Client:
     def __init__(self, platform: str, token: str, *, session: requests.Session | None = None, timeout: float = 120):
-        self.base = platform.rstrip("/")
+        self.base = _platform_url(platform)
         self.http = session or requests.Session()
         self.http.headers.update({"Authorization": f"Bearer {token}", "Accept": "application/json"})
         self.timeout = timeout
         #: None = try the one-request submission for packages of at most one chunk; False = never
         self.one_request: bool | None = None
 
-    def _call(self, method: str, path: str, **kwargs) -> dict:
+    def _call(self, method: str, path: str, *, expect: tuple[str, ...] = (), **kwargs) -> dict:
         for attempt in range(RETRIES + 1):
             try:
                 resp = self.http.request(method, self.base + path, timeout=self.timeout, **kwargs)
@@ -57,14 +65,12 @@ class Client:
                     raise SubmitError("platform_unreachable", str(err)) from None
                 time.sleep(min(2**attempt * 0.2, 5))
                 continue
+            except requests.RequestException as err:  # not worth a retry: a URL requests cannot use
+                raise SubmitError("bad_platform", str(err)) from None
             if resp.status_code in (502, 503, 504) and attempt < RETRIES:
                 time.sleep(min(2**attempt * 0.2, 5))
                 continue
-            body = _json(resp)
-            if resp.status_code >= 400:
-                raise SubmitError(body.get("error", f"http_{resp.status_code}"), body.get("detail", resp.reason),
-                                  resp.status_code, body)
-            return body
+            return _answer(resp, *expect)
         raise AssertionError("unreachable")
 
     def submit(self, lot_id: int, path: Path, *, chunk: int = CHUNK, sha256: str | None = None,
@@ -79,7 +85,8 @@ class Client:
                 if progress:
                     progress(size)
                 return bid
-        up = self._call("POST", f"/api/bidding/lots/{lot_id}/uploads", json={"size": size, "sha256": digest})
+        up = self._call("POST", f"/api/bidding/lots/{lot_id}/uploads", json={"size": size, "sha256": digest},
+                        expect=("state",))
         if up["state"] == "already_submitted":
             if progress:
                 progress(size)
@@ -96,7 +103,7 @@ class Client:
                     self.put_chunk(up["id"], offset, data)
                     if progress:
                         progress(len(data))
-        return self._call("POST", f"/api/bidding/uploads/{up['id']}/finish")
+        return self._call("POST", f"/api/bidding/uploads/{up['id']}/finish", expect=("id", "receipt"))
 
     def _submit_whole(self, lot_id: int, path: Path, digest: str) -> dict | None:
         """One request (``POST /lots/{id}/bids``) streaming the file; None if the platform has no such
@@ -114,15 +121,16 @@ class Client:
                     raise SubmitError("platform_unreachable", str(err)) from None
                 time.sleep(min(2**attempt * 0.2, 5))
                 continue
-            if resp.status_code in (404, 405):  # an older platform (an unknown lot fails again below)
+            except requests.RequestException as err:
+                raise SubmitError("bad_platform", str(err)) from None
+            # 404/405: an older platform (an unknown lot fails again below); 413: larger than the
+            # server's chunk_max, which the resumable upload sizes its chunks to
+            if resp.status_code in (404, 405, 413):
                 return None
             if resp.status_code in (502, 503, 504) and attempt < RETRIES:
                 time.sleep(min(2**attempt * 0.2, 5))
                 continue
-            body = _json(resp)
-            if resp.status_code >= 400:
-                raise SubmitError(body.get("error", f"http_{resp.status_code}"), body.get("detail", resp.reason),
-                                  resp.status_code, body)
+            body = _answer(resp, "id", "receipt")
             if resp.status_code == 200:
                 body["already_submitted"] = True
             return body
@@ -134,18 +142,31 @@ class Client:
                                    "X-Chunk-SHA256": hashlib.sha256(data).hexdigest()})
 
     def withdraw(self, bid_id: int) -> dict:
-        return self._call("POST", f"/api/bidding/bids/{bid_id}/withdraw")
+        return self._call("POST", f"/api/bidding/bids/{bid_id}/withdraw", expect=("id", "state", "ended_at"))
 
     def bids(self, lot_id: int | None = None) -> list:
         return self._call("GET", "/api/bidding/bids", params={"lot_id": lot_id} if lot_id else None)
 
     def platform_keys(self) -> dict:
-        return self._call("GET", "/api/keys/platform")
+        return self._call("GET", "/api/keys/platform", expect=("signing",))
 
 
-def _json(resp) -> dict:
+def _answer(resp, *expected: str) -> dict:
+    """The JSON object of an answer; a refusal as :class:`SubmitError` with the platform's code and
+    reason; a success that is not the API's JSON (a wrong ``--platform`` that serves a web page) as
+    ``bad_response`` rather than a missing key further on."""
     try:
         body = resp.json()
     except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {"items": body}
+        body = None
+    if resp.status_code >= 400:
+        body = body if isinstance(body, dict) else {}
+        raise SubmitError(body.get("error", f"http_{resp.status_code}"), body.get("detail", resp.reason),
+                          resp.status_code, body)
+    if isinstance(body, list):
+        return {"items": body}
+    if not isinstance(body, dict) or any(key not in body for key in expected):
+        raise SubmitError("bad_response", f"{resp.url} did not answer as the platform's API does "
+                          f"(HTTP {resp.status_code}, {resp.headers.get('Content-Type', 'no content type')}); "
+                          "is --platform the platform's address?", resp.status_code)
+    return body

@@ -49,14 +49,19 @@ def sign(body: dict, signer) -> dict:
 def verify(receipt: dict, platform_manifest: dict) -> None:
     """Check shape and signature against the platform's public keys (current or retired).
 
-    :raises ReceiptError: ``receipt_malformed``, ``unknown_platform_key`` or ``bad_signature``
+    :raises ReceiptError: ``receipt_malformed``, ``bad_manifest``, ``unknown_platform_key`` or ``bad_signature``
     """
     if not isinstance(receipt, dict) or receipt.get("type") != TYPE or receipt.get("v") != 1:
         raise ReceiptError("receipt_malformed", "not a ggzy bid receipt v1")
     missing = [f for f in (*FIELDS, "signature") if f not in receipt]
     if missing:
         raise ReceiptError("receipt_malformed", f"missing fields: {', '.join(missing)}")
-    entry = next((e for e in platform_manifest.get("signing", []) if e.get("kid") == receipt["platform_kid"]), None)
+    signing = platform_manifest.get("signing") if isinstance(platform_manifest, dict) else None
+    if not isinstance(signing, list) or not all(isinstance(e, dict) and "kid" in e and "public_key" in e
+                                                for e in signing):
+        raise ReceiptError("bad_manifest", "the platform key manifest has no list of signing keys "
+                           "(kid, public_key): is it the platform's /api/keys/platform?")
+    entry = next((e for e in signing if e["kid"] == receipt["platform_kid"]), None)
     if entry is None:
         raise ReceiptError("unknown_platform_key", f"{receipt['platform_kid']} is not one of the platform's keys")
     try:

@@ -109,8 +109,9 @@ def test_one_chunk_upload_is_adopted_by_the_store(app, client, ctx, tmp_path):
 
 
 class _Response:
-    def __init__(self, resp):
+    def __init__(self, resp, url="http://localhost/"):
         self.status_code, self.reason, self._json = resp.status_code, resp.status, resp.get_json(silent=True)
+        self.url, self.headers = url, dict(resp.headers)
 
     def json(self):
         if self._json is None:
@@ -191,3 +192,75 @@ def test_ggzy_bid_submit_resumes_an_upload_a_dropped_run_left_and_withdraws(app,
     gone = CliRunner().invoke(bid_cli, ["withdraw", str(receipt["bid_id"]), "--platform", "http://localhost",
                                         "--token", bidder.token])
     assert gone.exit_code == 0 and json.loads(gone.stdout)["state"] == "withdrawn", gone.output
+
+
+def test_client_falls_back_to_the_upload_when_the_server_takes_smaller_chunks(app, client, ctx, tmp_path):
+    """The server's chunk_max is below the client's chunk: the one request is a 413, and the client
+    goes on with the resumable upload in chunks of the server's size instead of failing."""
+    app.config["GGZY_UPLOAD_CHUNK_MAX"] = 2000
+    lot, bidder = open_lot(), new_bidder()
+    data = package(tmp_path, lot, bidder, size=5000)
+    path = tmp_path / "p.bid"
+    path.write_bytes(data)
+    http = _FlaskSession(client)
+    bid = Client("http://localhost", bidder.token, session=http).submit(lot.id, path)
+    assert http.paths[:2] == [("POST", f"/api/bidding/lots/{lot.id}/bids"), ("POST", f"/api/bidding/lots/{lot.id}/uploads")]
+    assert len([p for m, p in http.paths if m == "PUT"]) == -(-len(data) // 2000)
+    assert bid["receipt"]["package_sha256"] == sha(data) and _bids(lot.id) == 1
+
+
+class _WebPage:
+    """A wrong --platform: a web server that answers every request with an HTML page."""
+
+    headers: dict = {}
+
+    def request(self, method, url, **kwargs):
+        return type("R", (), {"status_code": 200, "reason": "OK", "url": url, "headers": {"Content-Type": "text/html"},
+                              "json": lambda self: (_ for _ in ()).throw(ValueError("not JSON"))})()
+
+    def post(self, url, **kwargs):
+        return self.request("POST", url, **kwargs)
+
+
+def test_the_bidder_tool_names_a_wrong_platform_instead_of_crashing(app, ctx, tmp_path, monkeypatch):
+    """No traceback: an address that is not a URL is a usage error (exit 2), a server that is not the
+    platform is ``bad_response`` (exit 1), and verify-receipt blames the file or the server at fault."""
+    import json
+
+    from click.testing import CliRunner
+
+    import bidding.client
+    from bidding.cli import cli as bid_cli
+    from bidding.client import SubmitError
+
+    path = tmp_path / "p.bid"
+    path.write_bytes(b"x" * 100)
+    run = CliRunner().invoke
+    for args in (["submit", str(path), "--lot", "1"], ["withdraw", "1"]):
+        for platform in ("foo", "ftp://x", "http://"):
+            got = run(bid_cli, [*args, "--platform", platform, "--token", "t"])
+            assert got.exit_code == 2 and "bad_platform" in got.output and got.exception.__class__ is SystemExit, \
+                (args, platform, got.output)
+    with pytest.raises(SubmitError) as err:
+        Client("http://localhost", "t", session=_WebPage()).submit(1, path)
+    assert err.value.code == "bad_response" and "--platform" in err.value.detail
+    real = Client
+    monkeypatch.setattr(bidding.client, "Client", lambda base, token, **kw: real(base, token, session=_WebPage()))
+    for args in (["submit", str(path), "--lot", "1"], ["withdraw", "1"]):
+        got = run(bid_cli, [*args, "--platform", "http://localhost", "--token", "t"])
+        assert got.exit_code == 1 and "bad_response" in got.output and isinstance(got.exception, SystemExit), got.output
+
+    receipt = tmp_path / "r.json"
+    receipt.write_text(json.dumps({"type": "x"}))
+    keys = tmp_path / "keys.json"
+    keys.write_text("<html>")
+    got = run(bid_cli, ["verify-receipt", str(receipt), "--platform-keys", str(keys)])
+    assert got.exit_code == 2 and f"bad_manifest: {keys} is not JSON" in got.output, got.output
+    got = run(bid_cli, ["verify-receipt", str(receipt), "--platform", "foo"])
+    assert got.exit_code == 2 and "bad_platform" in got.output, got.output
+    # a receipt of the right shape, checked against a list instead of a manifest
+    good = {**{f: "x" for f in receipts.FIELDS}, "type": receipts.TYPE, "v": 1, "signature": "x"}
+    receipt.write_text(json.dumps(good))
+    keys.write_text(json.dumps([platform_keys().manifest()]))
+    got = run(bid_cli, ["verify-receipt", str(receipt), "--platform-keys", str(keys)])
+    assert got.exit_code == 1 and "bad_manifest" in got.output and isinstance(got.exception, SystemExit), got.output
