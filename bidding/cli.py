@@ -354,6 +354,21 @@ def _json_file(path: Path, code: str):
         _fail(container.PackageError(code, f"{path} is not JSON"), 2)
 
 
+@cli.command()
+@click.argument("bid_id", type=click.IntRange(1, 2**31 - 1))
+@click.option("--platform", required=True, help="platform URL")
+@click.option("--token", envvar="GGZY_TOKEN", required=True, help="API token (or GGZY_TOKEN)")
+def confirm(bid_id, platform, token):
+    """Re-confirm your bid BID_ID as it stands after the tender documents were amended."""
+    from bidding.client import Client
+
+    with _online():
+        bid = Client(platform, token).confirm(bid_id)
+        click.echo(json.dumps({"bid_id": bid["id"], "state": bid["state"],
+                               "needs_reconfirmation": bid.get("needs_reconfirmation"),
+                               "confirmed_at": bid.get("confirmed_at")}))
+
+
 @cli.command("verify-receipt")
 @click.argument("receipt", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--platform", help="platform URL (fetches its public keys)")

@@ -144,6 +144,9 @@ class Client:
     def withdraw(self, bid_id: int) -> dict:
         return self._call("POST", f"/api/bidding/bids/{bid_id}/withdraw", expect=("id", "state", "ended_at"))
 
+    def confirm(self, bid_id: int) -> dict:
+        return self._call("POST", f"/api/bidding/bids/{bid_id}/confirm", expect=("id", "state"))
+
     def bids(self, lot_id: int | None = None) -> list:
         return self._call("GET", "/api/bidding/bids", params={"lot_id": lot_id} if lot_id else None)
 

@@ -55,6 +55,8 @@ OPERATIONS = {
     "pages.bidding.bids": _r(roles={"bidder"}, description="my bids: list, upload with progress"),
     "pages.bidding.bid": _r(owner_roles={"bidder"}, hidden=True, description="one of my bids: receipt, withdraw"),
     "pages.bidding.bid_withdraw": _r(owner_roles={"bidder"}, writes=True, hidden=True, description="withdraw form"),
+    "pages.bidding.bid_confirm": _r(owner_roles={"bidder"}, writes=True, hidden=True,
+                                    description="re-confirm form after an amendment"),
     "pages.bidding.custody": _r(roles=ANY_USER, description="custody page: your key shares"),
     "pages.bidding.share": _r(owner_roles=ANY_USER, description="download one of your encrypted shares"),
 }

@@ -44,7 +44,7 @@ def create_opening_key(event) -> None:
 def mark_for_reconfirmation(event) -> None:
     """Standing bids were sealed against the old documents: each bidder must re-confirm or replace."""
     services.mark_for_reconfirmation(lot_id=int(event.payload["lot_id"]),
-                                     amendment_id=event.payload.get("amendment_id"))
+                                     amendment_id=event.payload.get("amendment_id"), issued_at=event.created_at)
 
 
 @subscriber("bidding.bidding_closed", name="bidding.collect_closed_uploads")

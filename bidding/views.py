@@ -76,6 +76,20 @@ def bid_withdraw(bid_id):
     return redirect(url_for("bidding_pages.bid", bid_id=bid_id))
 
 
+@bp.post("/bids/<int:bid_id>/confirm")
+@permission("pages.bidding.bid_confirm")
+def bid_confirm(bid_id):
+    """Re-confirm a bid after an amendment, as it stands (or upload a new package instead)."""
+    try:
+        services.confirm_bid(bid=db.session.get(Bid, bid_id), actor=g.user)
+        commit()
+        flash(_("Your bid is confirmed against the amended documents."))
+    except DomainError as err:
+        db.session.rollback()
+        flash(f"{err.detail} ({err.rule or err.code})")
+    return redirect(url_for("bidding_pages.bid", bid_id=bid_id))
+
+
 # --- the remote opening -------------------------------------------------------------------------
 
 @bp.get("/opening/<int:lot_id>")

@@ -5,6 +5,8 @@ Split from services/submission.py, which holds the way in (uploads and the momen
 """
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import func, select
 
 from bidding.models import Bid, Upload
@@ -78,9 +80,15 @@ def count_standing_bids(lot_id: int) -> int:
         Bid.lot_id == lot_id, Bid.state == "submitted", Bid.received_at < lot.bid_deadline)) or 0
 
 
-def mark_for_reconfirmation(*, lot_id: int, amendment_id: int | None = None) -> int:
-    """An amendment changed the documents: every standing bid needs the bidder's re-confirmation."""
-    rows = db.session.scalars(select(Bid).where(Bid.lot_id == lot_id, Bid.state == "submitted")).all()
+def mark_for_reconfirmation(*, lot_id: int, amendment_id: int | None = None,
+                            issued_at: dt.datetime | None = None) -> int:
+    """An amendment changed the documents: every bid standing when it was issued needs the bidder's
+    re-confirmation.  A bid received after ``issued_at`` was sealed knowing the amendment; the handler
+    runs a little later and must not mark it."""
+    q = select(Bid).where(Bid.lot_id == lot_id, Bid.state == "submitted")
+    if issued_at is not None:
+        q = q.where(Bid.received_at < issued_at)
+    rows = db.session.scalars(q).all()
     for bid in rows:
         bid.needs_reconfirmation, bid.confirmed_at = True, None
     if rows:

@@ -44,7 +44,8 @@ def _owner_only(world) -> list[tuple[str, str]]:
             ("get", f"/api/bidding/uploads/{upload}"), ("post", f"/api/bidding/uploads/{upload}/finish"),
             ("put", f"/api/bidding/uploads/{upload}/chunks?offset=0"),
             ("get", f"/api/bidding/bonds/{world['bond']}"),
-            ("get", f"/bidding/bids/{bid}"), ("post", f"/bidding/bids/{bid}/withdraw")]
+            ("get", f"/bidding/bids/{bid}"), ("post", f"/bidding/bids/{bid}/withdraw"),
+            ("post", f"/bidding/bids/{bid}/confirm")]
 
 
 @pytest.mark.parametrize("who", [*OTHER_ROLES, "other bidder"])

@@ -293,3 +293,17 @@ def test_a_bid_s_evidence_and_receipt_cannot_change_after_submission(app, client
     bid.needs_reconfirmation = True  # the bid's state may change; what it is may not
     db.session.flush()
     db.session.rollback()
+
+
+def test_an_amendment_marks_only_the_bids_that_stood_before_it(app, client, ctx, tmp_path):
+    """The handler runs after the amendment: a package sealed after it was issued needs no
+    re-confirmation (the bidder already knew the amended documents)."""
+    lot, early, late = open_lot(), new_bidder(), new_bidder()
+    before = submit(client, early, lot.id, package(tmp_path, lot, early)).get_json()
+    issued_at = now()
+    with frozen(issued_at + dt.timedelta(seconds=1)):
+        after = submit(client, late, lot.id, package(tmp_path, lot, late, name="late.pkg")).get_json()
+    assert services.mark_for_reconfirmation(lot_id=lot.id, issued_at=issued_at) == 1
+    commit()
+    assert db.session.get(Bid, before["id"]).needs_reconfirmation is True
+    assert db.session.get(Bid, after["id"]).needs_reconfirmation is False

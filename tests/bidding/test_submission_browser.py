@@ -18,6 +18,18 @@ from tests.core.test_browser import browser, live_server  # noqa: F401  (fixture
 pytestmark = pytest.mark.usefixtures("fresh_store")
 
 
+def _amend(lot) -> None:
+    from sqlalchemy import select
+
+    from core.events import commit
+    from core.models import User
+    from trading.services import issue_amendment
+
+    agency = db.session.scalar(select(User).where(User.organisation_id == lot.project.agency_org_id))
+    issue_amendment(actor=agency, lot=lot, title="澄清第1号", body="工期改为 180 日历天")
+    commit()  # eager tasks: bidding's subscriber marks the standing bid now
+
+
 def test_a_bidder_uploads_reads_the_receipt_and_withdraws_in_the_browser(app, ctx, live_server, browser,  # noqa: F811
                                                                          tmp_path):
     lot, bidder = open_lot(), new_bidder()
@@ -45,6 +57,15 @@ def test_a_bidder_uploads_reads_the_receipt_and_withdraws_in_the_browser(app, ct
         page.click("a[href$='/receipt.json']")
     assert json.loads(download.value.path().read_text()) == receipt
     _shot(page, "bid-receipt.png")
+    assert page.get_by_test_id("reconfirm").count() == 0
+    _amend(lot)  # the documents change: the page asks the bidder to confirm the bid or replace it
+    page.reload()
+    assert page.get_by_test_id("reconfirm").is_visible()
+    page.click("form[action$='/confirm'] button[type=submit]")
+    page.wait_for_load_state()
+    assert page.get_by_test_id("reconfirm").count() == 0
+    db.session.expire_all()
+    assert db.session.get(Bid, bid.id).needs_reconfirmation is False
     page.click("form[action$='/withdraw'] button[type=submit]")
     page.wait_for_load_state()
     db.session.expire_all()

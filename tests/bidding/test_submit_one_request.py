@@ -194,10 +194,11 @@ def test_ggzy_bid_submit_resumes_an_upload_a_dropped_run_left_and_withdraws(app,
     assert gone.exit_code == 0 and json.loads(gone.stdout)["state"] == "withdrawn", gone.output
 
 
-def test_client_falls_back_to_the_upload_when_the_server_takes_smaller_chunks(app, client, ctx, tmp_path):
+def test_client_falls_back_to_the_upload_when_the_server_takes_smaller_chunks(app, client, ctx, tmp_path,
+                                                                              monkeypatch):
     """The server's chunk_max is below the client's chunk: the one request is a 413, and the client
     goes on with the resumable upload in chunks of the server's size instead of failing."""
-    app.config["GGZY_UPLOAD_CHUNK_MAX"] = 2000
+    monkeypatch.setitem(app.config, "GGZY_UPLOAD_CHUNK_MAX", 2000)  # the app is shared by the session
     lot, bidder = open_lot(), new_bidder()
     data = package(tmp_path, lot, bidder, size=5000)
     path = tmp_path / "p.bid"
@@ -264,3 +265,28 @@ def test_the_bidder_tool_names_a_wrong_platform_instead_of_crashing(app, ctx, tm
     keys.write_text(json.dumps([platform_keys().manifest()]))
     got = run(bid_cli, ["verify-receipt", str(receipt), "--platform-keys", str(keys)])
     assert got.exit_code == 1 and "bad_manifest" in got.output and isinstance(got.exception, SystemExit), got.output
+
+
+def test_ggzy_bid_confirm_re_confirms_after_an_amendment(app, client, ctx, tmp_path, monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    import bidding.client
+    from bidding.cli import cli as bid_cli
+    from tests.bidding.test_submission_browser import _amend
+
+    lot, bidder = open_lot(), new_bidder()
+    bid = submit(client, bidder, lot.id, package(tmp_path, lot, bidder)).get_json()
+    _amend(lot)
+    http = _FlaskSession(client)
+    monkeypatch.setattr(bidding.client, "Client", lambda base, token, **kw: Client(base, token, session=http, **kw))
+    args = ["confirm", str(bid["id"]), "--platform", "http://localhost", "--token", bidder.token]
+    done = CliRunner().invoke(bid_cli, args)
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["needs_reconfirmation"] is False
+    db.session.expire_all()
+    assert db.session.get(Bid, bid["id"]).confirmed_at is not None
+    with frozen(lot.bid_deadline):
+        late = CliRunner().invoke(bid_cli, args)
+    assert late.exit_code == 1 and "deadline_passed" in late.output
