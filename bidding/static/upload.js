@@ -31,7 +31,9 @@
     const resp = await fetch(url, {method: method, body: body, credentials: "same-origin",
       headers: Object.assign({"X-CSRFToken": csrf, "Accept": "application/json"}, headers || {})});
     const data = await resp.json().catch(() => ({}));
-    if (!resp.ok) { throw new Error((data.error || resp.status) + ": " + (data.detail || "")); }
+    if (!resp.ok) {  // the reason and the rule it enforces, as the API gives them
+      throw new Error((data.error || resp.status) + ": " + (data.detail || "") + (data.rule ? " (" + data.rule + ")" : ""));
+    }
     return data;
   }
   async function withRetry(fn) {

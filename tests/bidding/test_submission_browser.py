@@ -70,3 +70,23 @@ def test_a_bidder_uploads_reads_the_receipt_and_withdraws_in_the_browser(app, ct
     page.wait_for_load_state()
     db.session.expire_all()
     assert db.session.get(Bid, bid.id).state == "withdrawn"
+
+
+def test_the_upload_page_shows_a_refusal_with_the_rule_it_enforces(app, ctx, live_server, browser,  # noqa: F811
+                                                                    tmp_path):
+    """A package sealed for another lot: the page says why, and which article says so."""
+    lot, other, bidder = open_lot(), open_lot(), new_bidder()
+    path = tmp_path / "bid.pkg"
+    path.write_bytes(package(tmp_path, other, bidder))
+    page = browser.new_page(locale="en")
+    _sign_in(page, live_server, bidder.user.email)
+    page.goto(f"{live_server}/bidding/bids")
+    page.fill("#bid-upload input[name=lot_id]", str(lot.id))
+    page.set_input_files("#bid-upload input[type=file]", str(path))
+    page.click("#bid-upload button[type=submit]")
+    page.wait_for_function("document.getElementById('bid-status').textContent.includes('lot_mismatch')",
+                           timeout=30_000)
+    shown = page.get_by_test_id("upload-status").inner_text()
+    assert "电子招标投标办法" in shown and "第" in shown, shown
+    db.session.expire_all()
+    assert db.session.query(Bid).filter_by(lot_id=lot.id).count() == 0
