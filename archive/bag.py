@@ -21,8 +21,8 @@ BAGIT_TXT = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 MANIFEST = "manifest-sha256.txt"
 TAGMANIFEST = "tagmanifest-sha256.txt"
 TAG_FILES = ("bagit.txt", "bag-info.txt", MANIFEST)
-_LINE = re.compile(r"^([0-9a-f]{64})  ([!-~]+)$")
-_PATH = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
+_LINE = re.compile(r"^([0-9a-f]{64})  ([!-~]+)\Z")
+_PATH = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*\Z")
 MAX_FILES = 200_000
 MAX_BYTES = 8 * 1024**3
 

@@ -20,7 +20,7 @@ def _chain(value: str) -> None:
 
 class RecordQuerySchema(Schema):
     lot_id = fields.Integer(load_default=None, validate=_ID)
-    party = fields.String(load_default=None, validate=validate.Regexp(r"^(org|user):\d{1,10}$"),
+    party = fields.String(load_default=None, validate=validate.Regexp(r"^(org|user):\d{1,10}\Z"),
                           metadata={"description": "org:<id> or user:<id>"})
     event = fields.String(load_default=None, validate=validate.Length(min=1, max=60),
                           metadata={"description": "event name or prefix, e.g. bidding."})

@@ -25,7 +25,7 @@ PARAM_MODELS["share_id"] = KeyShare
 PARAM_MODELS["upload_id"] = Upload
 PARAM_MODELS["bid_id"] = Bid
 PARAM_MODELS["bond_id"] = BidBond
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}\Z")
 PACKAGE_BODY = {"required": True, "content": {"application/octet-stream": {
     "schema": {"type": "string", "format": "binary"}}}}
 
@@ -118,7 +118,7 @@ class BidSubmit(MethodView):
         if not _HEX64.match(digest):
             raise ValidationFailed("X-Package-SHA256 must be the package's SHA-256 (64 hex digits)",
                                    code="package_hash_required")
-        request.max_content_length = services.submission.chunk_max()
+        request.max_content_length = services.uploads.chunk_max()
         bid, created = services.submit_package(user=g.user, lot=db.session.get(Lot, lot_id),
                                                stream=services.body.request_body(request),
                                                length=request.content_length, sha256=digest,
@@ -135,6 +135,14 @@ class UploadItem(MethodView):
         """Chunks received and ranges missing: resume by sending the missing ranges."""
         return services.upload_status(db.session.get(Upload, upload_id))
 
+    @permission("bidding.upload.cancel")
+    @blp.response(204)
+    def delete(self, upload_id):
+        """Abandon an unfinished upload: its chunks are removed at once (a finished upload is a bid:
+        withdraw that instead, 409 ``upload_finished``)."""
+        services.cancel_upload(upload=db.session.get(Upload, upload_id))
+        commit()
+
 
 @blp.route("/uploads/<upload_id>/chunks")
 class UploadChunk(MethodView):
@@ -150,7 +158,7 @@ class UploadChunk(MethodView):
         if not _HEX64.match(digest):
             raise ValidationFailed("X-Chunk-SHA256 must be the chunk's SHA-256 (64 hex digits)",
                                    code="chunk_hash_required")
-        request.max_content_length = services.submission.chunk_max()
+        request.max_content_length = services.uploads.chunk_max()
         return services.put_chunk(upload=db.session.get(Upload, upload_id), offset=query["offset"],
                                   length=request.content_length, sha256=digest, stream=request.stream)
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-_NAME = re.compile(r"^(\d{15})\.(\d+)\.([0-9a-f]{64})$")
-_SESSION = re.compile(r"^[0-9a-f]{32}$")
+_NAME = re.compile(r"^(\d{15})\.(\d+)\.([0-9a-f]{64})\Z")
+_SESSION = re.compile(r"^[0-9a-f]{32}\Z")
 READ = 1024 * 1024
 
 
@@ -68,7 +68,8 @@ class ChunkArea:
         """Stream one chunk in; keep it only if length and hash match and it fits the tiling.
 
         :raises ChunkError: ``chunk_length_mismatch``, ``chunk_hash_mismatch``, ``chunk_out_of_range``,
-            ``chunk_overlap`` (another chunk covers part of this range with other bytes)
+            ``chunk_overlap`` (another chunk covers part of this range with other bytes),
+            ``upload_collected`` (the session's folder was removed meanwhile: the lot closed)
         """
         if offset < 0 or length < 1 or offset + length > total:
             raise ChunkError("chunk_out_of_range", f"bytes {offset}..{offset + length} are outside the "
@@ -77,19 +78,25 @@ class ChunkArea:
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / f".{uuid.uuid4().hex}.part"
         try:
-            digest, seen = _copy(stream, tmp, length)
-            if seen != length:
-                raise ChunkError("chunk_length_mismatch", f"received {seen} bytes, Content-Length said {length}")
-            if digest != sha256:
-                raise ChunkError("chunk_hash_mismatch", "the chunk's SHA-256 differs from X-Chunk-SHA256; "
-                                 "send it again")
-            chunk = Chunk(offset, length, sha256)
-            with self._locked(folder):
-                self._check_fits(session, chunk)
-                os.replace(tmp, folder / chunk.name())
-            return chunk
+            return self._take(session, folder, tmp, stream, offset=offset, length=length, sha256=sha256)
+        except FileNotFoundError:  # the folder went while the chunk streamed in: the lot closed
+            raise _collected() from None
         finally:
             tmp.unlink(missing_ok=True)
+
+    def _take(self, session: str, folder: Path, tmp: Path, stream: BinaryIO, *, offset: int, length: int,
+              sha256: str) -> Chunk:
+        digest, seen = _copy(stream, tmp, length)
+        if seen != length:
+            raise ChunkError("chunk_length_mismatch", f"received {seen} bytes, Content-Length said {length}")
+        if digest != sha256:
+            raise ChunkError("chunk_hash_mismatch", "the chunk's SHA-256 differs from X-Chunk-SHA256; "
+                             "send it again")
+        chunk = Chunk(offset, length, sha256)
+        with self._locked(folder):
+            self._check_fits(session, chunk)
+            os.replace(tmp, folder / chunk.name())
+        return chunk
 
     def _check_fits(self, session: str, chunk: Chunk) -> None:
         for other in self.chunks(session):
@@ -141,6 +148,11 @@ class ChunkArea:
         return [p.name for p in self.root.iterdir() if _SESSION.match(p.name)]
 
 
+def _collected() -> ChunkError:
+    return ChunkError("upload_collected", "this upload was collected (the lot closed); "
+                      "open a new one if the lot still takes bids")
+
+
 def _copy(stream: BinaryIO, out: Path, length: int) -> tuple[str, int]:
     """Copy at most ``length + 1`` bytes (one more reveals a lying Content-Length) while hashing."""
     h, seen = hashlib.sha256(), 0
@@ -172,8 +184,7 @@ class ChainedReader:
                 try:
                     self._fh = open(self._paths[self._index], "rb")  # noqa: SIM115 (closed below)
                 except FileNotFoundError:  # collected meanwhile: the session ended under the reader
-                    raise ChunkError("upload_collected", "this upload was collected (the lot closed); "
-                                     "open a new one if the lot still takes bids") from None
+                    raise _collected() from None
                 self._index += 1
             data = self._fh.read(min(want, READ * 4))
             if not data:

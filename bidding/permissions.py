@@ -34,6 +34,8 @@ OPERATIONS = {
                               description="submit a package of at most chunk_max bytes in one request"),
     "bidding.upload.read": _r(owner_roles={"bidder"}, description="status of your upload, for resuming"),
     "bidding.upload.write": _r(owner_roles={"bidder"}, writes=True, description="send one chunk of your upload"),
+    "bidding.upload.cancel": _r(owner_roles={"bidder"}, writes=True,
+                                description="abandon your unfinished upload; its chunks are removed"),
     "bidding.upload.finish": _r(owner_roles={"bidder"}, writes=True,
                                 description="submit your uploaded package; returns the signed receipt"),
     "bidding.bids.list": _r(roles={"bidder"}, description="your organisation's bids"),

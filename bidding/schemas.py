@@ -45,7 +45,7 @@ class PackageCheckSchema(Schema):
 
 # --- submission -----------------------------------------------------------------------------------
 
-_HEX64 = validate.Regexp(r"^[0-9a-f]{64}$", error="64 lower-case hex digits")
+_HEX64 = validate.Regexp(r"^[0-9a-f]{64}\Z", error="64 lower-case hex digits")
 _ID = validate.Range(min=1, max=2**31 - 1)
 
 

@@ -105,7 +105,7 @@ class IssuedTokenSchema(TokenSchema):
 class PersonSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     id_number = fields.String(load_only=True, validate=validate.Length(max=30))
-    share = fields.String(validate=validate.Regexp(r"^\d{1,3}(\.\d{1,4})?$"))
+    share = fields.String(validate=validate.Regexp(r"^\d{1,3}(\.\d{1,4})?\Z"))
     uscc = fields.String(validate=validate.Length(equal=18))
 
 
@@ -120,7 +120,7 @@ class OrganisationCreateSchema(Schema):
     uscc = fields.String(required=True, validate=validate.Length(max=40))
     name = fields.String(required=True, validate=validate.Length(min=2, max=200))
     kind = fields.String(load_default="enterprise", validate=validate.OneOf(ORG_KINDS))
-    region = fields.String(load_default="", validate=validate.Regexp(r"^(\d{6})?$"))
+    region = fields.String(load_default="", validate=validate.Regexp(r"^(\d{6})?\Z"))
     legal_rep = fields.Nested(PersonSchema, load_default=None)
     shareholders = fields.List(fields.Nested(PersonSchema), load_default=list)
     contacts = fields.List(fields.Nested(ContactSchema), load_default=list)

@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 
 from core.schemas import Instant
 
-HEX64 = validate.Regexp(r"^[0-9a-f]{64}$", error="64 lowercase hex digits")
+HEX64 = validate.Regexp(r"^[0-9a-f]{64}\Z", error="64 lowercase hex digits")
 
 
 class PartySchema(Schema):
@@ -66,7 +66,7 @@ class ExpertSchema(Schema):
 
 
 class SpecialtySchema(Schema):
-    code = fields.String(required=True, validate=validate.Regexp(r"^[A-Z][0-9A-Z]{0,19}$"))
+    code = fields.String(required=True, validate=validate.Regexp(r"^[A-Z][0-9A-Z]{0,19}\Z"))
     name = fields.String(required=True, validate=validate.Length(1, 100))
 
 
@@ -82,8 +82,8 @@ class DrawCreateSchema(Schema):
     bidder_org_ids = fields.List(fields.Integer(validate=validate.Range(1, 2**31 - 1)), load_default=list)
     tenderee_uscc = fields.String(load_default="")
     supervising_usccs = fields.List(fields.String(), load_default=list)
-    region_exclude = fields.List(fields.String(validate=validate.Regexp(r"^\d{2,6}$")), load_default=list)
-    region_include = fields.List(fields.String(validate=validate.Regexp(r"^\d{2,6}$")), load_default=list)
+    region_exclude = fields.List(fields.String(validate=validate.Regexp(r"^\d{2,6}\Z")), load_default=list)
+    region_include = fields.List(fields.String(validate=validate.Regexp(r"^\d{2,6}\Z")), load_default=list)
     frequency_limit = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(0, 1000))
     complex_project = fields.Boolean(load_default=False)
     social_impact = fields.Boolean(load_default=False)

@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 #: Hamming distance at or below which two SimHashes are near-duplicates (of 64 bits)
 NEAR_BITS = 10
-_HEX16 = re.compile(r"^[0-9a-fA-F]{16}$")
+_HEX16 = re.compile(r"^[0-9a-fA-F]{16}\Z")
 _HEX_RUN = re.compile(r"[0-9a-fA-F]*")
 _WORD = re.compile(r"\w+", re.UNICODE)
 

@@ -33,7 +33,7 @@ class OpeningTermsSchema(Schema):
     confirm_window_minutes = fields.Integer(validate=validate.Range(min=1, max=120),
                                             metadata={"description": "time to confirm or object to the opening table"})
     unseal_remedy = fields.Boolean(metadata={"description": "custodians may rebuild the opening key (EBM Art.31)"})
-    opening_fields = fields.List(fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$")),
+    opening_fields = fields.List(fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}\Z")),
                                  validate=validate.Length(max=10),
                                  metadata={"description": "further opening-table fields besides name and price"})
 
@@ -68,10 +68,10 @@ class LotUpdateSchema(OpeningTermsSchema):
 
 class ProjectCreateSchema(Schema):
     name = Text(200, required=True)
-    code = fields.String(load_default=None, validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,39}$"))
+    code = fields.String(load_default=None, validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,39}\Z"))
     category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
     mode = fields.String(load_default="open", validate=validate.OneOf(MODES))
-    region = fields.String(required=True, validate=validate.Regexp(r"^\d{6}$"),
+    region = fields.String(required=True, validate=validate.Regexp(r"^\d{6}\Z"),
                            metadata={"description": "GB/T 2260 division code, e.g. 330203"})
     tenderee_name = Text(200, required=True)
     tenderee_contact = fields.String(load_default="", validate=validate.Length(max=200))
@@ -148,7 +148,7 @@ class ProjectSchema(Schema):
 
 class NoticeQuerySchema(Schema):
     q = fields.String(load_default="", validate=validate.Length(max=100))
-    region = fields.String(load_default="", validate=validate.Regexp(r"^(\d{2,6})?$"))
+    region = fields.String(load_default="", validate=validate.Regexp(r"^(\d{2,6})?\Z"))
     category = fields.String(load_default="", validate=validate.OneOf(("", *CATEGORIES)))
     kind = fields.String(load_default="", validate=validate.OneOf(("", *NOTICE_KINDS)))
     date_from = fields.Date(load_default=None, validate=validate.Range(min=dt.date(2000, 1, 1),

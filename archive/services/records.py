@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 #: events whose payload is sealed to the archive key (expert identities before the award)
 CONFIDENTIAL_PREFIXES = ("experts.",)
 PLATFORM_CHAIN = "platform"
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}\Z")
 
 
 def capture(event) -> ArchivePending | None:

@@ -34,17 +34,14 @@ from bidding.services.opening import (
     shares_of,
     validate_package,
 )
-from bidding.services.submission import (
+from bidding.services.submission import discard_chunks, finish_upload, package_key, submit_package
+from bidding.services.uploads import (
     UploadError,
     active_bid,
     cancel_upload,
     chunk_area,
-    discard_chunks,
-    finish_upload,
-    package_key,
     put_chunk,
     start_upload,
-    submit_package,
     upload_status,
 )
 

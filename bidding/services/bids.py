@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from bidding.models import Bid, Upload
 from bidding.services.eligibility import RULE_WINDOW, hold_open
-from bidding.services.submission import _iso, chunk_area
+from bidding.services.submission import _iso
+from bidding.services.uploads import chunk_area
 from core import events
 from core.audit import audit
 from core.clock import now

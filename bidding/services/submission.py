@@ -1,7 +1,7 @@
-"""Bid submission: resumable uploads, the deadline, receipts, modify, withdraw, re-confirmation.
+"""Bid submission: finishing an upload (or one request with the whole package), the deadline, receipts.
 
-An upload session declares the package's size and SHA-256; chunks arrive at client-chosen offsets
-(each hashed), into the chunk area on disk (bidding/chunks.py), never into memory or the database.
+An upload session (bidding.services.uploads) declares the package's size and SHA-256; chunks arrive
+at client-chosen offsets (each hashed) into the chunk area on disk, never into memory or the database.
 *Finishing* is the moment of submission: the server clock at the arrival of the finish request is
 judged against the deadline (电子招标投标办法 第二十七条); then the assembled package is checked
 as in the sealing issue (format v1, lot, opening key, registered signer, ciphertext), stored with
@@ -14,161 +14,44 @@ never reaches the object store; its chunks are collected by ``bidding.collect_up
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import os
 import uuid
 from pathlib import Path
 
-from flask import current_app
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bidding import receipts
-from bidding.chunks import Chunk, ChunkArea, ChunkError
+from bidding.chunks import READ, Chunk, ChunkError
 from bidding.models import Bid, Upload
 from bidding.services.body import Receiving
 from bidding.services.bonds import hold_again_for
 from bidding.services.eligibility import DeadlinePassed, check_eligible, check_open, hold_open
-from bidding.services.opening import validate_package
+from bidding.services.opening import PackageRefused, validate_package
+from bidding.services.uploads import (
+    MIN_PACKAGE,
+    UploadError,
+    active_bid,
+    chunk_area,
+    chunk_max,
+    chunk_refusal,
+    package_max,
+    standing_retry,
+)
 from core import events
 from core.audit import audit
 from core.clock import now
 from core.db import db
-from core.errors import Conflict, ValidationFailed
+from core.errors import Conflict
 from core.keys import platform_keys
 from core.storage import ChecksumMismatch, get_storage
 
 logger = logging.getLogger(__name__)
 
-#: a package is at least magic + length + manifest + signature
-MIN_PACKAGE = 8 + 4 + 2 + 64
-PACKAGE_MAX = 2 * 1024**3
-CHUNK_MAX = 64 * 1024 * 1024
-
-
-def _cfg(name: str, default: int) -> int:
-    return int(current_app.config.get(name) or default)
-
-
-def package_max() -> int:
-    return _cfg("GGZY_PACKAGE_MAX_BYTES", PACKAGE_MAX)
-
-
-def chunk_max() -> int:
-    return _cfg("GGZY_UPLOAD_CHUNK_MAX", CHUNK_MAX)
-
-
-def chunk_area() -> ChunkArea:
-    """``GGZY_UPLOAD_DIR``, default ``<instance>/uploads`` (shared between web hosts, see chunks.py)."""
-    root = current_app.config.get("GGZY_UPLOAD_DIR") or f"{current_app.config['GGZY_INSTANCE_DIR']}/uploads"
-    return ChunkArea(root)
-
 
 def package_key(lot_id: int, sha256: str) -> str:
     return f"bidding/packages/{lot_id}/{sha256}"
-
-
-class UploadError(ValidationFailed):
-    code = "upload_refused"
-
-
-def _chunk_error(err: ChunkError) -> Exception:
-    status = 409 if err.code in ("chunk_overlap", "upload_incomplete", "upload_collected") else 422
-    return UploadError(err.detail, code=err.code, status=status, **err.extra)
-
-
-# --- upload sessions ----------------------------------------------------------------------------
-
-def active_bid(*, lot_id: int, organisation_id: int) -> Bid | None:
-    return db.session.scalar(select(Bid).where(Bid.active_key == f"{lot_id}:{organisation_id}"))
-
-
-def start_upload(*, user, lot, size: int, sha256: str) -> tuple[Upload | None, Bid | None]:
-    """Open an upload session, or (idempotent retry) return the standing bid with this very package.
-
-    :returns: ``(upload, None)`` for a new session, ``(None, bid)`` when this package already stands
-    :raises DeadlinePassed, NotEligible, UploadError: with the article
-    """
-    at = now()
-    try:
-        check_open(lot, at=at)
-    except DeadlinePassed:
-        if (standing := _standing_retry(lot.id, user.organisation, sha256, size)) is not None:
-            return None, standing
-        raise
-    check_eligible(lot=lot, organisation=user.organisation, at=at)
-    if not MIN_PACKAGE <= size <= package_max():
-        raise UploadError(f"declared size {size} is outside {MIN_PACKAGE}..{package_max()} bytes",
-                          code="size_out_of_range")
-    if (standing := _standing_retry(lot.id, user.organisation, sha256, size)) is not None:
-        return None, standing
-    if (open_upload := _open_upload(lot.id, user.organisation_id, size, sha256)) is not None:
-        return open_upload, None  # a client restarted after a drop sends only what is missing
-    upload = Upload(id=uuid.uuid4().hex, lot_id=lot.id, organisation_id=user.organisation_id, user_id=user.id,
-                    size=size, sha256=sha256)
-    db.session.add(upload)
-    db.session.flush()
-    return upload, None
-
-
-def _standing_retry(lot_id: int, organisation, sha256: str, size: int | None) -> Bid | None:
-    """The standing bid, if it is this very package: a retry gets its receipt back, also after the
-    deadline (its first answer may have been lost on the way; the bid is in, it is not late)."""
-    if organisation is None:
-        return None
-    standing = active_bid(lot_id=lot_id, organisation_id=organisation.id)
-    if standing is not None and standing.package_sha256 == sha256 and standing.size == size:
-        return standing
-    return None
-
-
-def _open_upload(lot_id: int, organisation_id: int, size: int, sha256: str) -> Upload | None:
-    """The organisation's unfinished upload of this very package (declared size and SHA-256), if any."""
-    return db.session.scalars(select(Upload).where(
-        Upload.lot_id == lot_id, Upload.organisation_id == organisation_id, Upload.state == "open",
-        Upload.size == size, Upload.sha256 == sha256).order_by(Upload.created_at.desc()).limit(1)).first()
-
-
-def upload_status(upload: Upload) -> dict:
-    """What a resuming client needs: the chunks received and the ranges still missing."""
-    chunks, gaps = chunk_area().missing(upload.id, upload.size) if upload.state == "open" else ([], [])
-    return {"id": upload.id, "lot_id": upload.lot_id, "size": upload.size, "sha256": upload.sha256,
-            "state": upload.state, "bid_id": upload.bid_id, "chunk_max": chunk_max(),
-            "received_bytes": sum(c.length for c in chunks) if upload.state == "open" else upload.size,
-            "chunks": [{"offset": c.offset, "length": c.length, "sha256": c.sha256} for c in chunks],
-            "missing": [{"offset": s, "length": e - s} for s, e in gaps]}
-
-
-def put_chunk(*, upload: Upload, offset: int, length: int | None, sha256: str, stream) -> dict:
-    """Store one chunk (idempotent for the same bytes at the same offset).
-
-    :raises DeadlinePassed: the deadline has passed: nothing more is accepted
-    :raises UploadError: bad length or hash, out of range, overlap, session finished
-    """
-    from trading.models import Lot
-
-    if upload.state != "open":
-        raise UploadError("this upload is already finished", code="upload_finished", status=409)
-    check_open(db.session.get(Lot, upload.lot_id), at=now())
-    if length is None:
-        raise UploadError("a chunk needs a Content-Length", code="length_required", status=411)
-    if length > chunk_max():
-        raise UploadError(f"a chunk may have at most {chunk_max()} bytes", code="chunk_too_large", status=413)
-    try:
-        chunk = chunk_area().write(upload.id, offset=offset, stream=stream, length=length, sha256=sha256,
-                                   total=upload.size)
-    except ChunkError as err:
-        raise _chunk_error(err) from None
-    return {"offset": chunk.offset, "length": chunk.length, "sha256": chunk.sha256}
-
-
-def cancel_upload(*, upload: Upload) -> None:
-    """Drop an open session and its chunks (a finished one is a bid: withdraw that instead)."""
-    if upload.state != "open":
-        raise UploadError("this upload is finished; withdraw the bid instead", code="upload_finished", status=409)
-    chunk_area().discard(upload.id)
-    db.session.delete(upload)
-    db.session.flush()
 
 
 # --- finishing = submitting ---------------------------------------------------------------------
@@ -191,7 +74,7 @@ def finish_upload(*, upload: Upload, actor, ip: str = "", user_agent: str = "") 
     hold_open(lot, at=at)
     organisation = actor.organisation
     check_eligible(lot=lot, organisation=organisation, at=at)
-    report, spool = _check_assembled(upload, organisation.id)
+    report, spool = _checked(upload, organisation.id)
     try:
         standing = active_bid(lot_id=lot.id, organisation_id=organisation.id)
         if standing is not None and standing.package_sha256 == upload.sha256:
@@ -218,14 +101,14 @@ def _check_assembled(upload: Upload, organisation_id: int) -> tuple[dict, Path |
     try:
         reader = chunk_area().open(upload.id, upload.size)
     except ChunkError as err:
-        raise _chunk_error(err) from None
+        raise chunk_refusal(err) from None
     spool = None if _one_chunk(upload) else get_storage().spool_path()
     try:
         if spool is None:
             return validate_package(lot_id=upload.lot_id, stream=reader, organisation_id=organisation_id), None
         return _check_spooling(upload, reader, spool, organisation_id), spool
     except ChunkError as err:
-        raise _chunk_error(err) from None
+        raise chunk_refusal(err) from None
     finally:
         reader.close()
 
@@ -239,11 +122,43 @@ def _check_spooling(upload: Upload, reader, spool: Path, organisation_id: int) -
             report = validate_package(lot_id=upload.lot_id, stream=body, organisation_id=organisation_id)
             body.drain()
         if body.size != upload.size or body.hash.hexdigest() != upload.sha256:
-            raise _hash_mismatch()
+            raise _not_declared(upload)
     except BaseException:
         spool.unlink(missing_ok=True)
         raise
     return report
+
+
+def _checked(upload: Upload, organisation_id: int) -> tuple[dict, Path | None]:
+    """The package check, where a refusal of bytes that are not the declared package is a mismatch:
+    a chunk cut from other bytes (it matched only its own hash) breaks the package as well, and
+    blaming the package would send the bidder looking for a fault in a file that has none."""
+    try:
+        return _check_assembled(upload, organisation_id)
+    except PackageRefused:
+        if not _one_chunk(upload) and _assembled_sha256(upload) != upload.sha256:
+            raise _not_declared(upload) from None
+        raise
+
+
+def _assembled_sha256(upload: Upload) -> str:
+    digest, reader = hashlib.sha256(), chunk_area().open(upload.id, upload.size)
+    try:
+        while data := reader.read(READ):
+            digest.update(data)
+    finally:
+        reader.close()
+    return digest.hexdigest()
+
+
+def _not_declared(upload: Upload) -> UploadError:
+    """The chunks do not make the declared package: drop them, so that the session can be resumed
+    from nothing.  Kept, they would fail every finish again (each is a chunk of *some* bytes, never
+    overlapped by the right ones), and the same session is what a restarted client resumes."""
+    chunk_area().discard(upload.id)
+    return UploadError("the uploaded chunks do not make the declared package (size or SHA-256 differ); they "
+                       "were discarded: send the package again", code="package_hash_mismatch",
+                       missing=[{"offset": 0, "length": upload.size}])
 
 
 def _hash_mismatch() -> UploadError:
@@ -269,7 +184,7 @@ def _store(upload: Upload, spool: Path | None):
         finally:
             reader.close()
     except ChecksumMismatch:
-        raise _hash_mismatch() from None
+        raise _not_declared(upload) from None
 
 
 def _link_chunk(upload: Upload, store) -> Path | None:
@@ -344,7 +259,7 @@ def submit_package(*, user, lot, stream, length: int | None, sha256: str, ip: st
     try:
         check_open(lot, at=now())  # refuse a late body before reading it
     except DeadlinePassed:
-        if (standing := _standing_retry(lot.id, organisation, sha256, length)) is not None:
+        if (standing := standing_retry(lot.id, organisation, sha256, length)) is not None:
             return standing, False
         raise
     if length is None:

@@ -29,7 +29,7 @@ VERSION_DIR_SUFFIX = "~v"
 
 Data = bytes | bytearray | memoryview | BinaryIO | Iterable[bytes]
 
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}\Z")
 
 
 class StorageError(Exception):

@@ -42,7 +42,7 @@ def _owner_only(world) -> list[tuple[str, str]]:
     return [("get", f"/api/bidding/bids/{bid}"), ("get", f"/api/bidding/bids/{bid}/receipt"),
             ("post", f"/api/bidding/bids/{bid}/withdraw"), ("post", f"/api/bidding/bids/{bid}/confirm"),
             ("get", f"/api/bidding/uploads/{upload}"), ("post", f"/api/bidding/uploads/{upload}/finish"),
-            ("put", f"/api/bidding/uploads/{upload}/chunks?offset=0"),
+            ("put", f"/api/bidding/uploads/{upload}/chunks?offset=0"), ("delete", f"/api/bidding/uploads/{upload}"),
             ("get", f"/api/bidding/bonds/{world['bond']}"),
             ("get", f"/bidding/bids/{bid}"), ("post", f"/bidding/bids/{bid}/withdraw"),
             ("post", f"/bidding/bids/{bid}/confirm")]

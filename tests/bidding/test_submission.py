@@ -244,6 +244,8 @@ def test_bidder_a_cannot_read_or_size_bidder_b(app, client, ctx, tmp_path):
     assert resp.status_code == 403 and str(bid_b["size"]) not in resp.get_data(as_text=True)
     assert client.post(f"/api/bidding/uploads/{upload_b}/finish", headers=a.headers).status_code == 403
     assert put_chunk(client, a, upload_b, b"x" * 100, 0, 100).status_code == 403
+    assert client.delete(f"/api/bidding/uploads/{upload_b}", headers=a.headers).status_code == 403
+    assert client.get(f"/api/bidding/uploads/{upload_b}", headers=b.headers).status_code == 200  # still B's
     assert client.get("/api/bidding/bids", headers=a.headers).get_json() == []
     assert client.get(f"/api/bidding/bids?lot_id={lot.id}", headers=a.headers).get_json() == []
     page = client.get("/bidding/bids", headers=a.headers)

@@ -23,7 +23,7 @@ from trading.models import BlacklistEntry
 
 logger = logging.getLogger(__name__)
 AFFILIATE_RULE = "电子招标投标办法 第二十三条"
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}\Z")
 
 
 def add_entry(*, actor, subject_kind: str, name: str, reason: str, legal_basis: str, starts_at: dt.datetime,
