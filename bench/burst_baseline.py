@@ -12,7 +12,7 @@ import re
 from flask import Flask, abort, request
 
 app = Flask(__name__)
-_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}\Z")
 
 
 def _body():

@@ -142,6 +142,7 @@ class UploadItem(MethodView):
         withdraw that instead, 409 ``upload_finished``)."""
         services.cancel_upload(upload=db.session.get(Upload, upload_id))
         commit()
+        services.discard_chunks(upload_id)
 
 
 @blp.route("/uploads/<upload_id>/chunks")

@@ -149,8 +149,9 @@ class ChunkArea:
 
 
 def _collected() -> ChunkError:
-    return ChunkError("upload_collected", "this upload was collected (the lot closed); "
-                      "open a new one if the lot still takes bids")
+    return ChunkError("upload_collected", "this upload's chunks are gone (the lot closed, or the upload was "
+                      "abandoned or its chunks discarded); ask for its status and send what is missing, or "
+                      "open a new upload if the lot still takes bids")
 
 
 def _copy(stream: BinaryIO, out: Path, length: int) -> tuple[str, int]:

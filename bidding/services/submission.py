@@ -20,7 +20,7 @@ import os
 import uuid
 from pathlib import Path
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InvalidRequestError
 
 from bidding import receipts
 from bidding.chunks import READ, Chunk, ChunkError
@@ -72,22 +72,41 @@ def finish_upload(*, upload: Upload, actor, ip: str = "", user_agent: str = "") 
     at = now()  # the instant of submission: every byte is already here
     lot = db.session.get(Lot, upload.lot_id)
     hold_open(lot, at=at)
+    if (done := _lock_session(upload)) is not None:
+        return done, False
     organisation = actor.organisation
     check_eligible(lot=lot, organisation=organisation, at=at)
-    report, spool = _checked(upload, organisation.id)
     try:
-        standing = active_bid(lot_id=lot.id, organisation_id=organisation.id)
-        if standing is not None and standing.package_sha256 == upload.sha256:
-            upload.state, upload.bid_id = "finished", standing.id
-            return standing, False
-        info = _store(upload, spool)
-    finally:
-        if spool is not None:
-            spool.unlink(missing_ok=True)
+        report, spool = _check_assembled(upload, organisation.id)
+        try:
+            standing = active_bid(lot_id=lot.id, organisation_id=organisation.id)
+            if standing is not None and standing.package_sha256 == upload.sha256:
+                upload.state, upload.bid_id = "finished", standing.id
+                return standing, False
+            info = _store(upload, spool)
+        finally:
+            if spool is not None:
+                spool.unlink(missing_ok=True)
+    except ChunkError as err:  # the chunks went under the reader: abandoned, discarded or collected
+        raise chunk_refusal(err) from None
     bid = _record_bid(upload=upload, lot=lot, organisation=organisation, actor=actor, at=at, report=report,
                       storage_key=info.key, standing=standing, ip=ip, user_agent=user_agent,
                       sha256=upload.sha256, size=upload.size)
     return bid, True
+
+
+def _lock_session(upload: Upload) -> Bid | None:
+    """Lock the session row against a concurrent finish or abandon (``cancel_upload`` deletes only
+    an open row) and read it again: the bid, if a finish committed meanwhile.
+
+    :raises UploadError: 409 ``upload_abandoned``, the bidder abandoned it meanwhile
+    """
+    try:
+        db.session.refresh(upload, with_for_update=True)
+    except InvalidRequestError:  # the row is gone
+        raise UploadError("this upload was abandoned; open a new one", code="upload_abandoned",
+                          status=409) from None
+    return db.session.get(Bid, upload.bid_id) if upload.state == "finished" else None
 
 
 def _one_chunk(upload: Upload) -> bool:
@@ -97,18 +116,22 @@ def _one_chunk(upload: Upload) -> bool:
 
 def _check_assembled(upload: Upload, organisation_id: int) -> tuple[dict, Path | None]:
     """Check the assembled package.  Several chunks are checked, hashed and spooled in the same pass
-    (returned spool: the store adopts it), so the package is read once, not once more to store it."""
+    (returned spool: the store adopts it), so the package is read once, not once more to store it.
+    A refusal of bytes that are not the declared package is a mismatch: a chunk cut from other bytes
+    (it matched only its own hash) breaks the package too, and blaming the package would send the
+    bidder looking for a fault in a file that has none."""
+    reader = chunk_area().open(upload.id, upload.size)
+    one_chunk = _one_chunk(upload)
+    spool = None if one_chunk else get_storage().spool_path()
     try:
-        reader = chunk_area().open(upload.id, upload.size)
-    except ChunkError as err:
-        raise chunk_refusal(err) from None
-    spool = None if _one_chunk(upload) else get_storage().spool_path()
-    try:
-        if spool is None:
+        if spool is not None:
+            return _check_spooling(upload, reader, spool, organisation_id), spool
+        try:
             return validate_package(lot_id=upload.lot_id, stream=reader, organisation_id=organisation_id), None
-        return _check_spooling(upload, reader, spool, organisation_id), spool
-    except ChunkError as err:
-        raise chunk_refusal(err) from None
+        except PackageRefused:  # one chunk is verified by its name; assembled chunks may not be
+            if not one_chunk and _assembled_sha256(upload) != upload.sha256:
+                raise _not_declared(upload) from None
+            raise
     finally:
         reader.close()
 
@@ -119,9 +142,15 @@ def _check_spooling(upload: Upload, reader, spool: Path, organisation_id: int) -
     try:
         with open(spool, "xb") as out:
             body = Receiving(reader, out, upload.size)
-            report = validate_package(lot_id=upload.lot_id, stream=body, organisation_id=organisation_id)
+            try:
+                report = validate_package(lot_id=upload.lot_id, stream=body, organisation_id=organisation_id)
+            except PackageRefused:  # refused bytes that are not the declared package: say so
+                body.drain()
+                if not _is_declared(body, upload):
+                    raise _not_declared(upload) from None
+                raise
             body.drain()
-        if body.size != upload.size or body.hash.hexdigest() != upload.sha256:
+        if not _is_declared(body, upload):
             raise _not_declared(upload)
     except BaseException:
         spool.unlink(missing_ok=True)
@@ -129,19 +158,12 @@ def _check_spooling(upload: Upload, reader, spool: Path, organisation_id: int) -
     return report
 
 
-def _checked(upload: Upload, organisation_id: int) -> tuple[dict, Path | None]:
-    """The package check, where a refusal of bytes that are not the declared package is a mismatch:
-    a chunk cut from other bytes (it matched only its own hash) breaks the package as well, and
-    blaming the package would send the bidder looking for a fault in a file that has none."""
-    try:
-        return _check_assembled(upload, organisation_id)
-    except PackageRefused:
-        if not _one_chunk(upload) and _assembled_sha256(upload) != upload.sha256:
-            raise _not_declared(upload) from None
-        raise
+def _is_declared(body: Receiving, upload: Upload) -> bool:
+    return body.size == upload.size and body.hash.hexdigest() == upload.sha256
 
 
 def _assembled_sha256(upload: Upload) -> str:
+    """A second read, only after a refusal, where the store hashes as it writes (no spool: S3)."""
     digest, reader = hashlib.sha256(), chunk_area().open(upload.id, upload.size)
     try:
         while data := reader.read(READ):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bidding.chunks import ChunkArea, ChunkError
 from bidding.models import Bid, Upload
@@ -137,9 +137,11 @@ def put_chunk(*, upload: Upload, offset: int, length: int | None, sha256: str, s
 
 
 def cancel_upload(*, upload: Upload) -> None:
-    """Drop an open session and its chunks (a finished one is a bid: withdraw that instead)."""
-    if upload.state != "open":
+    """Drop an open session (a finished one is a bid: withdraw that instead).  Only a row still open
+    is deleted, so an abandon racing a finish loses cleanly either way (the finish locks the row).
+    The chunks go after the commit (:func:`~bidding.services.submission.discard_chunks`)."""
+    gone = db.session.execute(delete(Upload).where(Upload.id == upload.id, Upload.state == "open")
+                              .execution_options(synchronize_session=False)).rowcount
+    if not gone:
         raise UploadError("this upload is finished; withdraw the bid instead", code="upload_finished", status=409)
-    chunk_area().discard(upload.id)
-    db.session.delete(upload)
-    db.session.flush()
+    db.session.expunge(upload)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
 from bidding import services
 from bidding.chunks import ChunkArea, ChunkError
@@ -92,3 +92,60 @@ def test_a_finished_upload_cannot_be_abandoned_it_is_a_bid(client, ctx, tmp_path
     resp = client.delete(f"/api/bidding/uploads/{upload_id}", headers=bidder.headers)
     assert resp.status_code == 409 and resp.get_json()["error"] == "upload_finished"
     assert "withdraw" in resp.get_json()["detail"]
+
+
+def _stale(upload_id: str, **row) -> Upload:
+    """The session as a request loaded it, while another request changes its row underneath."""
+    upload = db.session.get(Upload, upload_id)
+    stmt = update(Upload).where(Upload.id == upload_id) if row else delete(Upload).where(Upload.id == upload_id)
+    db.session.execute((stmt.values(**row) if row else stmt).execution_options(synchronize_session=False))
+    return upload
+
+
+def test_an_abandon_that_loses_the_race_to_a_finish_leaves_the_bid_alone(client, ctx, tmp_path):
+    lot, bidder = open_lot(), new_bidder()
+    upload_id = upload_all(client, bidder, lot.id, package(tmp_path, lot, bidder))
+    upload = _stale(upload_id, state="finished")  # the finish committed after this request read it
+    with pytest.raises(services.UploadError) as err:
+        services.cancel_upload(upload=upload)
+    assert (err.value.status, err.value.code) == (409, "upload_finished")
+    assert db.session.scalar(select(func.count(Upload.id)).where(Upload.id == upload_id)) == 1
+
+
+def test_a_finish_that_loses_the_race_to_an_abandon_is_refused_not_a_crash(client, ctx, tmp_path):
+    lot, bidder = open_lot(), new_bidder()
+    upload_id = upload_all(client, bidder, lot.id, package(tmp_path, lot, bidder))
+    upload = _stale(upload_id)  # the abandon committed after this request read the session
+    with pytest.raises(services.UploadError) as err:
+        services.finish_upload(upload=upload, actor=bidder.user)
+    assert (err.value.status, err.value.code) == (409, "upload_abandoned")
+    assert db.session.scalar(select(func.count(Bid.id)).where(Bid.lot_id == lot.id)) == 0
+
+
+@pytest.mark.parametrize("chunk", [50_000, 400_000], ids=["refused-while-reading", "before-the-store"])
+def test_chunks_that_vanish_during_a_finish_give_a_409_not_a_500(client, ctx, tmp_path, monkeypatch, chunk):
+    """Chunks removed under a finish that reads them (the session row lock keeps an abandon or a
+    concurrent finish away, the lot's hold keeps the close's collection away: this guards the rest).
+    Several chunks: a refusal, whose remaining bytes are read to tell a broken upload from a broken
+    package, finds them gone; one chunk: the package passed its check, the store finds it gone."""
+    from bidding.services import submission
+
+    lot, bidder = open_lot(), new_bidder()
+    data = package(tmp_path, lot, bidder, size=300_000)
+    upload_id = upload_all(client, bidder, lot.id, data, chunk=chunk)
+    real = submission.validate_package
+
+    def vanishing(**kwargs):
+        if chunk < len(data):
+            kwargs["stream"].read(10)
+            services.chunk_area().discard(upload_id)
+            raise services.PackageRefused("the package broke off", code="not_a_package")
+        report = real(**kwargs)
+        services.chunk_area().discard(upload_id)
+        return report
+
+    monkeypatch.setattr(submission, "validate_package", vanishing)
+    resp = finish(client, bidder, upload_id)
+    assert resp.status_code == 409, resp.get_json()
+    assert resp.get_json()["error"] == ("upload_collected" if chunk < len(data) else "upload_incomplete")
+    assert db.session.scalar(select(func.count(Bid.id)).where(Bid.lot_id == lot.id)) == 0
