@@ -69,7 +69,8 @@ class ChunkArea:
 
         :raises ChunkError: ``chunk_length_mismatch``, ``chunk_hash_mismatch``, ``chunk_out_of_range``,
             ``chunk_overlap`` (another chunk covers part of this range with other bytes),
-            ``upload_collected`` (the session's folder was removed meanwhile: the lot closed)
+            ``upload_collected`` (the session's folder was removed meanwhile: the lot closed, or the
+            upload was abandoned)
         """
         if offset < 0 or length < 1 or offset + length > total:
             raise ChunkError("chunk_out_of_range", f"bytes {offset}..{offset + length} are outside the "
@@ -79,7 +80,7 @@ class ChunkArea:
         tmp = folder / f".{uuid.uuid4().hex}.part"
         try:
             return self._take(session, folder, tmp, stream, offset=offset, length=length, sha256=sha256)
-        except FileNotFoundError:  # the folder went while the chunk streamed in: the lot closed
+        except FileNotFoundError:  # the folder went while the chunk streamed in (collected or abandoned)
             raise _collected() from None
         finally:
             tmp.unlink(missing_ok=True)

@@ -1,7 +1,8 @@
 """After submission: withdraw, re-confirm after an amendment, list an organisation's own bids, count
 the bids standing at the deadline (trading's ``bid_counters`` hook), and collect unfinished uploads.
 
-Split from services/uploads.py and services/submission.py, which hold the way in (upload sessions, then the moment of submission).
+Split from services/uploads.py and services/submission.py, which hold the way in (upload sessions,
+then the moment of submission).
 """
 from __future__ import annotations
 

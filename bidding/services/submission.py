@@ -178,14 +178,13 @@ def _not_declared(upload: Upload) -> UploadError:
     from nothing.  Kept, they would fail every finish again (each is a chunk of *some* bytes, never
     overlapped by the right ones), and the same session is what a restarted client resumes."""
     chunk_area().discard(upload.id)
-    return UploadError("the uploaded chunks do not make the declared package (size or SHA-256 differ); they "
-                       "were discarded: send the package again", code="package_hash_mismatch",
-                       missing=[{"offset": 0, "length": upload.size}])
+    return _hash_mismatch("; the chunks were discarded: send the package again",
+                          missing=[{"offset": 0, "length": upload.size}])
 
 
-def _hash_mismatch() -> UploadError:
-    return UploadError("the uploaded bytes are not the declared package (size or SHA-256 differ)",
-                       code="package_hash_mismatch")
+def _hash_mismatch(then: str = "", **extra) -> UploadError:
+    return UploadError(f"the uploaded bytes are not the declared package (size or SHA-256 differ){then}",
+                       code="package_hash_mismatch", **extra)
 
 
 def _store(upload: Upload, spool: Path | None):
