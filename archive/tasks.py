@@ -31,14 +31,14 @@ def capture(event) -> None:
     services.capture(event)
 
 
-def _subscribe_all() -> None:
+def register(app) -> None:
+    """Subscribe the capture to every archived event and arm the sequencer and the audit (the app
+    factory calls this)."""
     for name in archived_events():
         subscriber(name, name=f"archive.capture.{name}")(capture)
     for job_id, seconds, task in JOBS:
         register_periodic(job_id, seconds, task)
 
-
-_subscribe_all()
 
 
 @shared_task(name=SEQUENCE_TASK, acks_late=True)

@@ -59,7 +59,6 @@ def prepare(tmp: Path, cfg: dict, bids: int) -> dict:
     from core.keys import platform_keys
     from tests.bidding.factories import make_bidder, make_custodians, make_lot
     from tests.factories import token_for
-    from trading import services as trading
 
     core.identity._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)  # setup only
     app = create_app(cfg)
@@ -91,7 +90,7 @@ def prepare(tmp: Path, cfg: dict, bids: int) -> dict:
         lot.bid_deadline = now() + dt.timedelta(milliseconds=1)
         commit()
         time.sleep(0.01)
-        assert trading.close_bidding(lot_id=lot.id) == "closed"
+        assert services.close_bidding(lot_id=lot.id) == "closed"
         commit()  # the event starts the opening (eager tasks)
         hall.publish_list(lot_id=lot.id, actor=host)
         hall.open_window(lot_id=lot.id, actor=host)

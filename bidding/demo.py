@@ -29,6 +29,7 @@ from core.demo import demo_user, ready_to_seed
 from core.events import commit
 from core.models import User
 from core.storage import get_storage
+from experts import demo as experts_demo
 
 logger = logging.getLogger(__name__)
 BIDDERS = ("bidder1", "bidder2", "bidder3")
@@ -58,10 +59,12 @@ def seed() -> None:
         from core.demo import enrol_demo_totp
 
         enrol_demo_totp(agency)
+    services.close_due_lots()  # trading's demo lots whose deadline the demo clock passed
     terms = {"opening_fields": ["duration_days"], "confirm_window_minutes": 5}
     finished = demo_lot(actor=agency, **terms)
     _submit_all(finished)
     _run_opening(finished, agency)
+    experts_demo.seed_draw()  # the committee of the opened lot, avoiding its bidders' employees
     live = demo_lot(actor=agency, **terms)
     _submit_all(live, save=True)
     commit()
@@ -103,10 +106,8 @@ def _submit_all(lot, *, save: bool = False) -> None:
 
 def _run_opening(lot, host) -> None:
     """The whole opening of ``lot`` on the demo clock, as the host and bidders would run it."""
-    from trading import services as trading
-
     advance_demo_clock((lot.bid_deadline - now()).total_seconds() + 15)
-    trading.close_bidding(lot_id=lot.id)
+    services.close_bidding(lot_id=lot.id)
     hall.start_opening(lot_id=lot.id)
     bidders = [_user(name) for name in BIDDERS]
     for user in bidders:

@@ -1,7 +1,6 @@
-"""Event handlers and tasks of the bidding domain.
-
-It also registers the bid counter in trading's ``bid_counters`` hook (closing fails a lot with
-fewer than 3 standing bids, 条例 第四十四条): this module is imported by the app and every worker.
+"""Event handlers and tasks of the bidding domain, and its registrations (:func:`register`, called
+by the app factory): the close at each lot's deadline (条例 第四十四条), the publication check of the
+opening key's custodians, the periodic catch-ups.
 
 ``trading.lot_published`` → make the lot's opening key.  The handler only changes rows in
 ``db.session`` (core.events runs it once in effect).  When the custodians are incomplete the
@@ -16,12 +15,11 @@ from celery import shared_task
 
 from bidding import services
 from bidding.services import hall, record
+from core import signals
 from core.audit import audit
 from core.errors import DomainError
 from core.events import commit, subscriber
 from core.scheduler import register_periodic
-from experts import services as experts_services
-from trading.services import bid_counters, publish_checks
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +34,28 @@ def create_opening_key(event) -> None:
         logger.error("lot %s published without an opening key: %s", lot_id, err.detail)
         audit("bidding.opening_key_refused", object_type="lot", object_id=lot_id, error=err.code,
               detail=err.detail, event_id=event.event_id)
+
+
+# --- the close at the deadline -----------------------------------------------------------------
+
+@shared_task(name="bidding.close_bidding", acks_late=True)
+def close_bidding(lot_id: int) -> str:
+    """Close bidding of one lot at its deadline (idempotent; early or repeated runs change nothing).
+
+    :returns: the outcome (closed, failed, not_due, held_by_objection, skipped:<state>, missing)
+    """
+    outcome = services.close_bidding(lot_id=lot_id)
+    commit()
+    logger.info("close_bidding(%s): %s", lot_id, outcome)
+    return outcome
+
+
+@shared_task(name="bidding.close_due_lots", acks_late=True)
+def close_due_lots() -> dict:
+    """Catch up on published lots past their deadline (scheduler down, job lost)."""
+    outcomes = services.close_due_lots()
+    commit()
+    return {str(k): v for k, v in outcomes.items()}
 
 
 # --- submission ---------------------------------------------------------------------------------
@@ -116,11 +136,10 @@ def finish_opening(lot_id: int) -> str:
     return "closed" if row is not None else "waiting"
 
 
-register_periodic("bidding-collect-uploads", 600, "bidding.collect_uploads")
-register_periodic("bidding-start-due-openings", 60, "bidding.start_due_openings")
-if services.count_standing_bids not in bid_counters:
-    bid_counters.append(services.count_standing_bids)
-if services.require_custodians not in publish_checks:  # no publication without an opening key's keepers
-    publish_checks.append(services.require_custodians)
-if hall.bidders_of not in experts_services.bidder_sources:  # the draw avoids the bidders' employees
-    experts_services.bidder_sources.append(hall.bidders_of)
+def register(app) -> None:
+    """Connect bidding's receivers and periodic jobs (idempotent)."""
+    signals.deadline_set.connect(services.arm_close, weak=False)  # the close at the deadline
+    signals.lot_publishing.connect(services.require_custodians, weak=False)  # no lot without its key's keepers
+    register_periodic("bidding-close-due-lots", 60, "bidding.close_due_lots")
+    register_periodic("bidding-collect-uploads", 600, "bidding.collect_uploads")
+    register_periodic("bidding-start-due-openings", 60, "bidding.start_due_openings")

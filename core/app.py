@@ -16,9 +16,8 @@ from werkzeug.routing import IntegerConverter
 
 from core.config import build_config
 from core.db import db
+from core.domains import PACKAGES
 from core.extensions import api, babel, csrf, login_manager
-
-DOMAINS = ("core", "trading", "bidding", "experts", "archive", "monitoring")
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -61,7 +60,7 @@ def _import_models() -> None:
     """Every table must be in the metadata before create_all or Alembic looks at it."""
     for module in ("core.models", "core.clock", "core.events", "core.keys", "core.scheduler"):
         importlib.import_module(module)
-    for domain in DOMAINS[1:]:
+    for domain in PACKAGES[1:]:
         _domain_module(domain, "models")
 
 
@@ -185,7 +184,7 @@ def _init_api(app: Flask) -> None:
     api.init_app(app, spec_kwargs={"info": {"description": "Every operation names its permission "
                                             "(x-permission); errors share one JSON shape."}})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    for domain in DOMAINS:
+    for domain in PACKAGES:
         module = _domain_module(domain, "api")
         if module is not None:
             csrf.exempt(module.blp)
@@ -197,7 +196,7 @@ def _init_pages(app: Flask) -> None:
 
     csrf.exempt(obs)
     app.register_blueprint(obs)
-    for domain in DOMAINS:
+    for domain in PACKAGES:
         module = _domain_module(domain, "views")
         if module is not None:
             app.register_blueprint(module.bp)

@@ -37,7 +37,9 @@ def main() -> None:
 
 
 def _add_domain_groups() -> None:
-    for domain in ("trading", "bidding", "experts", "archive", "monitoring"):
+    from core.domains import DOMAINS
+
+    for domain in DOMAINS:
         name = f"{domain}.cli"
         if importlib.util.find_spec(name):
             root.add_command(importlib.import_module(name).cli)

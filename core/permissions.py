@@ -92,24 +92,18 @@ RULE_WHO_BIDS = "电子招标投标办法 第二十一条; 招标投标法 第�
 #: names of events and audit actions that say who bid (declared by bidding with :func:`who_bids`):
 #: what roles read of them in bulk (the archive, the audit trail) leaves out a lot still taking bids
 WHO_BIDS: set[str] = set()
-_open_lots: list[Callable] = []
 
 
 def who_bids(*names: str) -> None:
     WHO_BIDS.update(names)
 
 
-def provide_open_lots(select_ids: Callable) -> None:
-    """trading provides ``select_ids()``: a SELECT of one column ``id``, the lots whose bid deadline
-    is still ahead."""
-    _open_lots[:] = [select_ids]
-
-
 def lots_taking_bids():
-    """The SELECT of lot ids still taking bids (an empty one if no domain provided it)."""
-    from sqlalchemy import literal, select
+    """The SELECT of lot ids still taking bids, from the domain that knows deadlines (trading, through
+    ``core.signals.open_lots_query``; the app does not start without it)."""
+    from core.signals import ask_one, open_lots_query
 
-    return _open_lots[0]() if _open_lots else select(literal(0).label("id")).where(literal(False))
+    return ask_one(open_lots_query)
 
 
 def declare(op: str, rule: Rule) -> None:

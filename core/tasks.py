@@ -10,11 +10,12 @@ import os
 from celery import Celery, Task, shared_task
 from flask import Flask, current_app
 
+from core.domains import DOMAINS
+
 logger = logging.getLogger(__name__)
 
 #: modules whose tasks and event subscribers the worker loads
-TASK_MODULES = ["core.tasks", "core.notifications", "trading.tasks", "bidding.tasks", "experts.tasks",
-                "archive.tasks", "monitoring.tasks"]
+TASK_MODULES = ["core.tasks", "core.notifications", *(f"{domain}.tasks" for domain in DOMAINS)]
 
 
 def task_modules() -> list[str]:
@@ -54,7 +55,23 @@ def init_celery(app: Flask) -> Celery:
     app.extensions["celery"] = celery
     for module in task_modules():
         __import__(module)
+    register_all(app)
     return celery
+
+
+def register_all(app: Flask) -> None:
+    """Each task module's ``register(app)``, bottom layer first: signals, subscribers and periodic
+    jobs are connected here, never by an import; then every required signal must have a receiver
+    (core.signals.check_required), or the app does not start."""
+    import importlib
+
+    from core.signals import check_required
+
+    for name in task_modules():
+        register = getattr(importlib.import_module(name), "register", None)
+        if register is not None:
+            register(app)
+    check_required()
 
 
 @shared_task(name="core.handle_event", acks_late=True, max_retries=None)
@@ -73,12 +90,11 @@ def sweep_outbox() -> int:
     return sweep(grace_seconds=current_app.config["GGZY_OUTBOX_GRACE_SECONDS"])
 
 
-def _register_selftest() -> None:
+def register(app) -> None:
+    """The self-test's acknowledging subscriber."""
     from core.events import subscriber
 
     @subscriber("core.selftest", name="core.selftest_ack")
     def selftest_ack(event) -> None:
         """Nothing to do: the delivery row written by run_handler is the acknowledgement."""
 
-
-_register_selftest()

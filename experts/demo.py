@@ -71,11 +71,17 @@ def seed() -> None:
         services.ensure_specialty(code=code, name=name)
     experts = [_admit(manager, i) for i in range(len(ASSIGNMENT))]
     _statuses(manager, experts)
+    seed_draw()
+
+
+def seed_draw() -> Draw | None:
+    """One complete draw on the first drawable lot; bidding's demo calls it again once its lot has
+    closed (experts seeds before bidding, which sits above it)."""
     lot = _drawable_lot()
     if lot is None:
         logger.info("experts demo: no lot past its bid deadline in a drawable state; no draw seeded")
-        return
-    _draw(lot)
+        return None
+    return _draw(lot)
 
 
 def _org_uscc(name: str) -> str | None:
@@ -170,14 +176,12 @@ def _draw(lot) -> Draw:
 
 
 def _bidders(lot_id: int) -> list[int]:
-    """The lot's bidders: from ``bidder_sources`` when the bidding domain registers one (request_draw
-    adds those itself), else its standing bids, else the organisations that downloaded its documents."""
-    from bidding.models import Bid
+    """Extra bidders to name in the request: none when bidding handed the lot's bidders down at its
+    close (request_draw reads those itself), else the organisations that downloaded its documents."""
     from trading.models import Download
 
-    if any(source(lot_id) for source in services.bidder_sources):
+    if services.bidders_of(lot_id):
         return []
-    bids = select(Bid.organisation_id).where(Bid.lot_id == lot_id, Bid.active_key.is_not(None))
     downloads = select(Download.organisation_id).where(Download.lot_id == lot_id,
                                                        Download.organisation_id.is_not(None))
-    return sorted(set(db.session.scalars(bids))) or sorted(set(db.session.scalars(downloads)))
+    return sorted(set(db.session.scalars(downloads)))

@@ -102,6 +102,15 @@ class CreditEvent(db.Model):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
 
 
+class LotBidder(db.Model):
+    """An organisation that bid on a lot, as bidding handed it down when the lot closed: the draw
+    avoids experts employed by a bidder (招标投标法 第三十七条 第四款; 评标委员会和评标方法暂行规定 第十二条)."""
+
+    __tablename__ = "experts_lot_bidders"
+    lot_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("core_organisations.id"), primary_key=True)
+
+
 class Draw(db.Model):
     """One draw for a lot: the request, both commitments, the frozen inputs and the result.
 

@@ -19,7 +19,11 @@ from core.events import commit, subscriber
 from core.scheduler import register_periodic
 
 logger = logging.getLogger(__name__)
-register_periodic("experts-expire-seats", 60, "experts.expire_due_seats")
+
+
+def register(app) -> None:
+    """The periodic sweep of seats whose confirmation job was lost (the app factory calls this)."""
+    register_periodic("experts-expire-seats", 60, "experts.expire_due_seats")
 
 
 @shared_task(name="experts.confirmation_timeout", acks_late=True)

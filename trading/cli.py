@@ -25,19 +25,6 @@ def procedures_cmd():
         click.echo(f"  {'bond_max':18} {config.bond_max.value:<22} {config.bond_max.article}")
 
 
-@cli.command("close-due")
-@with_appcontext
-def close_due():
-    """Close bidding now on every published lot past its deadline (what the scheduler does)."""
-    from trading import services
-
-    outcomes = services.close_due_lots()
-    commit()
-    for lot_id, outcome in outcomes.items():
-        click.echo(f"lot {lot_id}: {outcome}")
-    click.echo(f"{len(outcomes)} lot(s) past the deadline")
-
-
 @cli.command("demo-lot")
 @click.option("--agency", default="agency@demo.ggzy", show_default=True, help="e-mail of the publishing agency")
 @with_appcontext

@@ -109,9 +109,7 @@ def _seed_lifecycle(cast: dict) -> None:
     services.answer_objection(actor=agency, objection=answered, answer="经复核，业绩要求调整为近三年同类业绩2项，详见澄清。")
     services.file_objection(actor=cast["bidder3"], lot=hospital[0], body="技术参数第7项指向特定品牌，请予修改。")
     services.cancel_lot(actor=agency, lot=gym[0], reason="项目资金未落实，招标人决定终止招标。")
-    advance_demo_clock((first - now()).total_seconds() + 3600)
-    for lot in closing:
-        services.close_bidding(lot_id=lot.id)
+    advance_demo_clock((first - now()).total_seconds() + 3600)  # bidding's demo closes the lot it passed
     services.suspend_lot(actor=supervisor, lot=oldtown[0], reason="收到投诉，监督部门核查期间暂停招标投标活动。")
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy.orm import joinedload
 
 from core.clock import now
-from core.permissions import PARAM_LOAD_OPTIONS, PARAM_MODELS, _r, declare, provide_open_lots
+from core.permissions import PARAM_LOAD_OPTIONS, PARAM_MODELS, _r, declare
 from trading.models import BlacklistEntry, Lot, Objection, Project, TenderDocument
 
 TENDEREE = {"owner_roles": {"agency"}, "grants": {"tenderee_rep"}}
@@ -23,13 +23,11 @@ def after_deadline(lot) -> bool:
     return lot is not None and now() >= lot.bid_deadline
 
 
-def _lots_taking_bids():
+def lots_taking_bids(_sender=None):
+    """Receiver of ``core.signals.open_lots_query``: the lots whose bid deadline is still ahead."""
     from sqlalchemy import select
 
     return select(Lot.id).where(Lot.bid_deadline > now())
-
-
-provide_open_lots(_lots_taking_bids)
 
 SUPERVISION = {"supervisor", "admin"}
 

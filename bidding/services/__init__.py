@@ -7,7 +7,6 @@ from bidding.services.bids import (
     bids_of,
     collect_uploads,
     confirm_bid,
-    count_standing_bids,
     mark_for_reconfirmation,
     withdraw_bid,
 )
@@ -18,6 +17,13 @@ from bidding.services.bonds import (
     mark_refunded,
     record_bond,
     refund_due,
+)
+from bidding.services.closing import (
+    CLOSE_GRACE,
+    arm_close,
+    close_bidding,
+    close_due_lots,
+    count_standing_bids,
 )
 from bidding.services.eligibility import DeadlinePassed, NotEligible, check_eligible, check_open
 from bidding.services.opening import (
@@ -46,7 +52,7 @@ from bidding.services.uploads import (
 )
 
 __all__ = [
-    "RULE_CUSTODY", "RULE_ENCRYPTION", "BondRefused", "Custodian", "CustodiansMissing", "DeadlinePassed",
+    "CLOSE_GRACE", "RULE_CUSTODY", "arm_close", "close_bidding", "close_due_lots", "RULE_ENCRYPTION", "BondRefused", "Custodian", "CustodiansMissing", "DeadlinePassed",
     "NotEligible", "PackageRefused", "UploadError", "active_bid", "bids_of", "bonds_of", "cancel_upload",
     "check_eligible", "check_open", "check_refund", "chunk_area", "collect_uploads", "confirm_bid",
     "count_standing_bids", "create_opening_key", "custodians_for", "discard_chunks", "finish_upload",

@@ -1,5 +1,5 @@
-"""After submission: withdraw, re-confirm after an amendment, list an organisation's own bids, count
-the bids standing at the deadline (trading's ``bid_counters`` hook), and collect unfinished uploads.
+"""After submission: withdraw, re-confirm after an amendment, list an organisation's own bids, and collect
+unfinished uploads.
 
 Split from services/uploads.py and services/submission.py, which hold the way in (upload sessions,
 then the moment of submission).
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bidding.models import Bid, Upload
 from bidding.services.eligibility import RULE_WINDOW, hold_open
@@ -69,17 +69,6 @@ def bids_of(*, organisation_id: int | None, lot_id: int | None = None) -> list[B
     if lot_id is not None:
         q = q.where(Bid.lot_id == lot_id)
     return list(db.session.scalars(q))
-
-
-def count_standing_bids(lot_id: int) -> int:
-    """Bids standing at closing and received before the deadline: trading's ``bid_counters`` hook."""
-    from trading.models import Lot
-
-    lot = db.session.get(Lot, lot_id)
-    if lot is None:
-        return 0
-    return db.session.scalar(select(func.count(Bid.id)).where(
-        Bid.lot_id == lot_id, Bid.state == "submitted", Bid.received_at < lot.bid_deadline)) or 0
 
 
 def mark_for_reconfirmation(*, lot_id: int, amendment_id: int | None = None,

@@ -121,7 +121,7 @@ def _why_missing(slot: str, users: list[User]) -> str:
 
 
 def require_custodians(lot) -> None:
-    """trading's ``publish_checks`` hook: a lot whose opening key cannot be made is not published, or
+    """Receiver of ``core.signals.lot_publishing``: a lot whose opening key cannot be made is not published, or
     bidders could not seal to it (电子招标投标办法 第二十七条).
 
     :raises CustodiansMissing: 422 naming every missing custodian

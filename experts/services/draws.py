@@ -89,10 +89,9 @@ def _quotas(quotas: list[dict]) -> list[dict]:
 def _rules(lot, bidder_org_ids, tenderee_uscc, supervising, region_exclude, region_include, limit) -> dict:
     """Resolve the lot's parties: agency from the project, tenderee by USCC or by registered name."""
     from core.identity import validate_uscc
-    from experts import services
+    from experts.services.bidders import bidders_of
 
-    bidders = sorted({int(i) for i in bidder_org_ids} | {int(i) for src in services.bidder_sources
-                                                          for i in src(lot.id)})
+    bidders = sorted({int(i) for i in bidder_org_ids} | set(bidders_of(lot.id)))
     found = set(db.session.scalars(select(Organisation.id).where(Organisation.id.in_(bidders))))
     if set(bidders) - found:
         raise ValidationFailed(f"unknown bidder organisations: {sorted(set(bidders) - found)}", code="unknown_bidder")

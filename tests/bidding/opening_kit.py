@@ -93,9 +93,9 @@ def after_deadline(world: Opening, seconds: float = 11) -> dt.datetime:
 
 
 def close_at_deadline(world: Opening) -> str:
-    """The scheduler's close job (trading), whose event starts the opening (eager dispatch in tests)."""
-    from trading import services as trading
+    """The scheduler's close job (bidding's), whose event starts the opening (eager dispatch in tests)."""
+    from bidding import services as bidding
 
-    outcome = trading.close_bidding(lot_id=world.lot.id)
+    outcome = bidding.close_bidding(lot_id=world.lot.id)
     commit()
     return outcome

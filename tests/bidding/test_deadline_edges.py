@@ -123,7 +123,7 @@ def test_a_close_waits_for_a_submission_in_flight_but_not_an_amendment(app, ctx)
 def test_a_submission_that_reaches_the_lot_after_its_close_is_refused_as_late(app, client, ctx, tmp_path):
     """The close runs CLOSE_GRACE after the deadline and has counted without this submission, which
     took longer than that from its instant to the lock: it cannot join a count already made."""
-    from trading.services import close_bidding
+    from bidding.services import close_bidding
 
     lot, bidder = open_lot(), new_bidder()
     data = package(tmp_path, lot, bidder)

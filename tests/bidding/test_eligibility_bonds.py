@@ -148,7 +148,7 @@ def test_withdrawal_arms_the_refund_timer(app, client, ctx, tmp_path):
 
 
 def test_failed_lot_makes_every_bond_due(app, client, ctx, tmp_path):
-    from trading.services import close_bidding
+    from bidding.services import close_bidding
 
     lot, bidder = open_lot(), new_bidder()
     bond_id = _bond(client, bidder, lot.id, amount="100.00").get_json()["id"]

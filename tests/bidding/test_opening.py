@@ -323,15 +323,15 @@ def test_the_agency_sets_the_opening_terms_on_the_draft(app, client, ctx):
 def test_catch_up_after_a_restart_opens_closes_and_finishes(app, client, ctx, tmp_path):
     """Lost events and jobs (a worker or scheduler down at the wrong moment) are caught up by the
     periodic ``bidding.start_due_openings``: start, window end and confirmation end."""
+    from bidding import services as bidding
     from bidding.tasks import start_due_openings
-    from trading import services as trading
 
     world = make_opening(confirm=1)
     b1, _b2, _b3 = add_bidders(client, world, tmp_path, 3, bond=False)
     t0 = after_deadline(world)
     with frozen(t0):
         lot = db.session.get(Lot, world.lot_id)
-        trading.close_bidding(lot_id=lot.id)
+        bidding.close_bidding(lot_id=lot.id)
         db.session.commit()  # committed without dispatching: the start event is "lost"
         assert db.session.get(OpeningSession, world.lot_id) is None
         assert start_due_openings() == {str(world.lot_id): "started"}
@@ -353,10 +353,10 @@ def test_the_expert_draw_learns_the_lots_bidders(app, client, ctx, tmp_path):
     world = make_opening()
     bidders = add_bidders(client, world, tmp_path, 3, bond=False)
     expected = sorted(b.org_id for b in bidders)
-    assert [source(world.lot_id) for source in experts.bidder_sources] == [expected]  # standing bids
+    assert experts.bidders_of(world.lot_id) == []  # who bid is bidding's secret until the close
     with frozen(after_deadline(world)):
         close_at_deadline(world)
-    assert [source(world.lot_id) for source in experts.bidder_sources] == [expected]  # extracted at the opening
+    assert experts.bidders_of(world.lot_id) == expected  # handed down by the close
 
 
 def test_an_unsealing_overtaken_by_the_windows_close_is_refused(app, client, ctx, tmp_path, monkeypatch):

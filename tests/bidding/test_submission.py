@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from bidding import receipts, services
 from bidding.models import Bid, Upload
+from bidding.services import close_bidding
 from core.clock import frozen, now
 from core.db import db
 from core.events import commit
@@ -25,7 +26,6 @@ from tests.bidding.submitting import (
     submit,
     upload_all,
 )
-from trading.services import close_bidding
 
 pytestmark = pytest.mark.usefixtures("fresh_store")
 
@@ -203,14 +203,15 @@ def test_amendment_marks_standing_bids_for_reconfirmation(app, client, ctx, tmp_
 
 
 def test_closing_counts_real_bids(app, client, ctx, tmp_path):
-    from trading.services import count_bids
+    from experts.services import bidders_of
 
     lot, bidders = open_lot(), [new_bidder() for _ in range(2)]
     for i, b in enumerate(bidders):
         assert submit(client, b, lot.id, package(tmp_path, lot, b, name=f"{i}.pkg")).status_code == 201
-    assert count_bids(lot.id) == 2
+    assert services.count_standing_bids(lot.id) == 2
     with frozen(lot.bid_deadline + dt.timedelta(seconds=1)):
         assert close_bidding(lot_id=lot.id) == "failed"  # fewer than 3 (条例 第四十四条)
+    assert bidders_of(lot.id) == sorted(b.org_id for b in bidders)  # handed down to the draw
     lot2 = open_lot()
     for i, b in enumerate([*bidders, new_bidder()]):
         submit(client, b, lot2.id, package(tmp_path, lot2, b, name=f"x{i}.pkg"))

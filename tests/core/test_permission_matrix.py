@@ -13,6 +13,7 @@ import pytest
 
 from core import crypto, keys, notifications
 from core.db import db
+from core.domains import DOMAINS
 from core.events import commit
 from core.models import ROLES, ApiToken
 from core.permissions import PARAM_MODELS, PERMISSIONS, allowed
@@ -25,7 +26,7 @@ def _domain_builders() -> list:
     import importlib.util
 
     found = []
-    for domain in ("trading", "bidding", "experts", "archive", "monitoring"):
+    for domain in DOMAINS:
         name = f"tests.{domain}.world"
         if importlib.util.find_spec(f"tests.{domain}") and importlib.util.find_spec(name):
             found.append(importlib.import_module(name).build)

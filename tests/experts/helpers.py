@@ -41,9 +41,8 @@ def expert(manager, **fields):
 def closed_lot(agency=None, **kwargs):
     agency = agency or make_user("agency")
     lot = published_lot(agency, at=T0, deadline=DEADLINE, **kwargs)
-    with frozen(DEADLINE):
-        trading.close_bidding(lot_id=lot.id)
-    lot.state = "bidding_closed"  # no bids exist yet (bidding is not built): trading marks it failed
+    with frozen(DEADLINE):  # as bidding's close does with three standing bids
+        trading.close_lot(lot=lot, bids=3, moment=DEADLINE)
     return lot
 
 

@@ -33,7 +33,7 @@ def _counts() -> tuple:
 def test_seed_builds_the_pool_and_one_verifiable_draw_and_is_idempotent(demo_env, monkeypatch):
     from experts import services
 
-    monkeypatch.setattr(services, "bidder_sources", [lambda lot_id: [demo_env["bidder"].id]])
+    services.record_bidders(lot_id=demo_env["lot"].id, organisation_ids=[demo_env["bidder"].id])  # the close
     demo.seed()
     db.session.flush()
     experts, draws, members = _counts()

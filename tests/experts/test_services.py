@@ -133,11 +133,12 @@ def test_avoidance_from_rows_excludes_employer_of_bidder_relative_and_banned(cas
     assert not seated & {e.id for e in [*barred, experts[0], experts[1]]}
 
 
-def test_bidder_sources_hook_feeds_the_draw(cast, monkeypatch):
+def test_the_bidders_handed_down_at_the_close_feed_the_draw(cast):
     h.pool(cast["manager"])
-    bidder = make_org()
-    monkeypatch.setattr(services, "bidder_sources", [lambda lot_id: [bidder.id]])
-    assert _request(cast).rules["bidder_org_ids"] == [bidder.id]
+    bidder, named = make_org(), make_org()
+    services.record_bidders(lot_id=cast["lot"].id, organisation_ids=[bidder.id, bidder.id])
+    assert services.bidders_of(cast["lot"].id) == [bidder.id]
+    assert _request(cast, bidder_org_ids=[named.id]).rules["bidder_org_ids"] == sorted([bidder.id, named.id])
 
 
 def test_frequency_rule_counts_seats_for_the_same_tenderee(cast):

@@ -39,7 +39,7 @@ def _lot_with_bids(client, tmp_path, evidence: list[dict]):
 
 
 def _close(lot) -> None:
-    from trading.services import close_bidding
+    from bidding.services import close_bidding
 
     with frozen(lot.bid_deadline + dt.timedelta(seconds=11)):
         close_bidding(lot_id=lot.id)

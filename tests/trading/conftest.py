@@ -1,11 +1,10 @@
-"""Fixtures of the trading tests: fast password hashing, the cast of actors, a clean bid-counter hook."""
+"""Fixtures of the trading tests: fast password hashing, the cast of actors, trading without bidding's publication check."""
 from __future__ import annotations
 
 import pytest
 from argon2 import PasswordHasher
 
-from core import identity
-from trading import services
+from core import identity, signals
 
 
 @pytest.fixture(autouse=True)
@@ -14,21 +13,18 @@ def _fast_argon2(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def _no_bid_counters():
-    """Tests that register a counter must not leak it into the next test."""
-    saved = list(services.bid_counters)
-    services.bid_counters.clear()
-    yield
-    services.bid_counters[:] = saved
+def _trading_alone(request):
+    """Trading's own tests publish lots without bidding's opening-key custodians (tested in
+    tests/bidding): bidding's receiver of ``lot_publishing`` is set aside for the test."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("app")
+    from bidding.services import require_custodians
 
-
-@pytest.fixture(autouse=True)
-def _no_publish_checks():
-    """Trading's own tests publish lots without the bidding domain's custodians (tested in tests/bidding)."""
-    saved = list(services.publish_checks)
-    services.publish_checks.clear()
+    signals.lot_publishing.disconnect(require_custodians)
     yield
-    services.publish_checks[:] = saved
+    signals.lot_publishing.connect(require_custodians, weak=False)
 
 
 @pytest.fixture

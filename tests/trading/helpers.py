@@ -5,7 +5,7 @@ import datetime as dt
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from core import identity
+from core import identity, signals
 from core.clock import frozen
 from tests.factories import make_org, make_user
 from trading import services
@@ -51,13 +51,8 @@ def published_lot(agency, *, at: dt.datetime, deadline: dt.datetime, **kwargs):
     """A lot published as trading alone would publish it: other domains' publish checks (bidding's
     opening-key custodians) are set aside here and tested where they belong (tests/bidding)."""
     lot = draft_lot(agency, deadline=deadline, **kwargs)
-    saved = list(services.publish_checks)
-    services.publish_checks.clear()
-    try:
-        with frozen(at):
-            services.publish_lot(actor=agency, lot=lot)
-    finally:
-        services.publish_checks[:] = saved
+    with frozen(at), signals.lot_publishing.muted():
+        services.publish_lot(actor=agency, lot=lot)
     return lot
 
 

@@ -6,6 +6,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from bidding.services import CLOSE_GRACE, close_bidding, close_due_lots
+from core import signals
 from core.clock import frozen
 from core.db import db
 from core.errors import NotFound
@@ -17,7 +19,6 @@ from tests.trading.helpers import PDF, bj, draft_lot, grant_rep, published_lot
 from trading import services
 from trading.errors import Confidential, RuleViolation, StateConflict
 from trading.models import Download, LotTransition, Notice
-from trading.services.common import CLOSE_GRACE
 
 DEADLINE = bj(2026, 3, 24, 9)
 T0 = bj(2026, 3, 4, 10)
@@ -33,8 +34,8 @@ def test_publish_records_event_notice_timeline_and_close_job(cast):
     assert _events("trading.lot_published")[0]["lot_id"] == lot.id
     assert db.session.scalar(select(Notice.kind).where(Notice.lot_id == lot.id)) == "tender_notice"
     assert db.session.scalar(select(LotTransition.to_state).where(LotTransition.lot_id == lot.id)) == "published"
-    job = db.session.get(ScheduledTask, f"trading-close-{lot.id}")
-    assert (job.task, job.args, job.run_at) == ("trading.close_bidding", [lot.id], DEADLINE + CLOSE_GRACE)
+    job = db.session.get(ScheduledTask, f"bidding-close-{lot.id}")  # bidding arms it on core.signals.deadline_set
+    assert (job.task, job.args, job.run_at) == ("bidding.close_bidding", [lot.id], DEADLINE + CLOSE_GRACE)
 
 
 def test_publish_refuses_a_short_period_and_leaves_the_draft_untouched(cast):
@@ -117,7 +118,7 @@ def test_amendment_notifies_every_downloader_and_moves_a_short_deadline(cast):
     notes = db.session.scalars(select(Notification).where(Notification.user_id.in_(
         [cast["bidder"].id, cast["bidder_b"].id]))).all()
     assert len(notes) == 2 and all("澄清" in n.subject and "2026-03-27 09:00" in n.body for n in notes)
-    assert db.session.get(ScheduledTask, f"trading-close-{lot.id}").run_at == bj(2026, 3, 27, 9) + CLOSE_GRACE
+    assert db.session.get(ScheduledTask, f"bidding-close-{lot.id}").run_at == bj(2026, 3, 27, 9) + CLOSE_GRACE
     assert lot.documents[-1].amendment_id == row.id
     assert _events("trading.amendment_issued")[0]["moved_by_rule"] is True
 
@@ -136,13 +137,13 @@ def test_objection_holds_the_lot_until_answered(cast):
         objection = services.file_objection(actor=cast["bidder"], lot=lot, body="资格条件排斥潜在投标人")
     assert objection.reply_due == bj(2026, 3, 17, 23, 59) + dt.timedelta(seconds=59, microseconds=999999)
     with frozen(DEADLINE):
-        assert services.close_bidding(lot_id=lot.id) == "held_by_objection"
+        assert close_bidding(lot_id=lot.id) == "held_by_objection"
     assert lot.state == "published"
     with frozen(DEADLINE + dt.timedelta(hours=1)):
         services.answer_objection(actor=cast["agency"], objection=objection, answer="已修改资格条件")
         with pytest.raises(StateConflict):
             services.answer_objection(actor=cast["agency"], objection=objection, answer="again")
-        assert services.close_bidding(lot_id=lot.id) == "closed"
+        assert close_bidding(lot_id=lot.id) == "failed"  # no bid came (条例 第四十四条)
     assert _events("trading.objection_answered")[0]["late"] is True
 
 
@@ -156,24 +157,23 @@ def test_objection_9_days_before_is_refused(cast):
 def test_close_bidding_at_the_deadline_not_before(cast):
     lot = published_lot(cast["agency"], at=T0, deadline=DEADLINE)
     with frozen(DEADLINE - dt.timedelta(microseconds=1)):
-        assert services.close_bidding(lot_id=lot.id) == "not_due"
+        assert close_bidding(lot_id=lot.id) == "not_due"
     with frozen(DEADLINE):
-        assert services.close_bidding(lot_id=lot.id) == "closed"
-        assert services.close_bidding(lot_id=lot.id) == "skipped:bidding_closed"
-    assert lot.state == "bidding_closed" and lot.closed_at == DEADLINE
+        assert close_bidding(lot_id=lot.id) == "failed"  # no bid: fewer than 3 (条例 第四十四条)
+        assert close_bidding(lot_id=lot.id) == "skipped:failed"
+    assert lot.state == "failed" and lot.closed_at == DEADLINE
     closed = _events("bidding.bidding_closed")
-    assert closed == [{"v": 1, "lot_id": lot.id, "closed_at": DEADLINE.isoformat(), "bids": None,
-                       "outcome": "closed", "deadline": DEADLINE.isoformat()}]
+    assert closed == [{"v": 1, "lot_id": lot.id, "closed_at": DEADLINE.isoformat(), "bids": 0,
+                       "outcome": "failed", "deadline": DEADLINE.isoformat()}]
 
 
 @pytest.mark.parametrize("bids,state", [(2, "failed"), (3, "bidding_closed")])
 def test_fewer_than_three_bids_fail_the_lot(cast, bids, state):
-    """TBR Art.44 ¶2: fewer than 3 bids → no opening, re-tender."""
+    """TBR Art.44 ¶2: fewer than 3 bids → no opening, re-tender (trading's side: bidding counts)."""
     lot = published_lot(cast["agency"], at=T0, deadline=DEADLINE)
-    services.bid_counters.append(lambda lot_id: bids if lot_id == lot.id else 0)
     with frozen(DEADLINE):
-        services.close_bidding(lot_id=lot.id)
-    assert lot.state == state
+        assert services.close_lot(lot=lot, bids=bids, moment=DEADLINE) == state.replace("bidding_", "")
+    assert lot.state == state and lot.closed_at == DEADLINE
     if state == "failed":
         assert _events("trading.lot_failed")[0]["rule"] == "招标投标法实施条例 第四十四条"
 
@@ -183,7 +183,7 @@ def test_suspension_blocks_closing_and_resume_needs_a_live_deadline(cast):
     with frozen(bj(2026, 3, 10)):
         services.suspend_lot(actor=cast["supervisor"], lot=lot, reason="投诉处理期间暂停")
     with frozen(DEADLINE):
-        assert services.close_bidding(lot_id=lot.id) == "skipped:suspended"
+        assert close_bidding(lot_id=lot.id) == "skipped:suspended"
     with frozen(bj(2026, 3, 25)):
         with pytest.raises(StateConflict) as err:
             services.resume_lot(actor=cast["supervisor"], lot=lot)
@@ -210,7 +210,7 @@ def test_close_due_lots_catches_up_missed_jobs(cast):
     a = published_lot(cast["agency"], at=T0, deadline=DEADLINE)
     b = published_lot(cast["agency"], at=T0, deadline=bj(2026, 3, 30, 9))
     with frozen(bj(2026, 3, 25)):
-        assert services.close_due_lots() == {a.id: "closed"}
+        assert close_due_lots() == {a.id: "failed"}
     assert b.state == "published"
 
 
@@ -233,7 +233,7 @@ def test_demo_procedure_is_refused_in_test_env(cast):
     assert err.value.code == "demo_procedure_refused"
 
 
-def test_publish_checks_of_other_domains_can_refuse_publication(cast):
+def test_a_publishing_receiver_of_another_domain_can_refuse_publication(cast):
     """Another domain's check (bidding: custodians of the opening key) refuses with its own rule,
     and the draft stays a draft."""
     from core.errors import ValidationFailed
@@ -242,10 +242,6 @@ def test_publish_checks_of_other_domains_can_refuse_publication(cast):
         raise ValidationFailed("custodians missing", code="custodians_missing", rule="电子招标投标办法 第二十七条")
 
     lot = draft_lot(cast["agency"], deadline=DEADLINE)
-    services.publish_checks.append(refuse)
-    try:
-        with frozen(T0), pytest.raises(ValidationFailed) as err:
-            services.publish_lot(actor=cast["agency"], lot=lot)
-    finally:
-        services.publish_checks.remove(refuse)
+    with signals.lot_publishing.connected_to(refuse), frozen(T0), pytest.raises(ValidationFailed) as err:
+        services.publish_lot(actor=cast["agency"], lot=lot)
     assert err.value.code == "custodians_missing" and lot.state == "draft"

@@ -35,7 +35,9 @@ def build(world: dict) -> None:
         services.answer_objection(actor=agency, objection=answered, answer="工期已调整")
         services.suspend_lot(actor=actors["supervisor"], lot=other, reason="投诉处理")
     with frozen(DEADLINE):
-        services.close_bidding(lot_id=closed.id)
+        from bidding.services import close_bidding
+
+        close_bidding(lot_id=closed.id)  # bidding's close: no bid, so the lot fails
     # the deadline of the open lot lies ahead of the real clock, so "before the deadline" is tested
     open_lot.bid_deadline = now() + dt.timedelta(days=30)
     rep = make_user("agency", org=make_org(kind="agency"))

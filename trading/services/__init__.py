@@ -15,15 +15,12 @@ from trading.services.blacklist import (
 from trading.services.common import config_of, is_tenderee_side
 from trading.services.documents import download_document, downloads, upload_document, visible_document
 from trading.services.lots import (
-    bid_counters,
     cancel_lot,
-    close_bidding,
-    close_due_lots,
-    count_bids,
+    close_lot,
     create_project,
     finish_opening,
+    held_by_objection,
     notify_agency,
-    publish_checks,
     publish_lot,
     resume_lot,
     start_opening,
@@ -42,9 +39,9 @@ from trading.services.portal import (
 )
 
 __all__ = [
-    "add_entry", "answer_objection", "bid_counters", "bidder_exclusions", "cancel_lot", "close_bidding",
-    "finish_opening", "notify_agency", "publish_checks", "start_opening",
-    "close_due_lots", "config_of", "console_lots", "count_bids", "create_project", "download_document",
+    "add_entry", "answer_objection", "bidder_exclusions", "cancel_lot", "close_lot",
+    "finish_opening", "notify_agency", "held_by_objection", "start_opening",
+    "config_of", "console_lots", "create_project", "download_document",
     "downloads", "file_objection", "in_force", "is_blacklisted", "is_tenderee_side", "issue_amendment",
     "lot_audit_trail", "matches", "notices_of", "objections_for", "publish_lot", "resume_lot", "revoke_entry",
     "search_notices", "suspend_lot", "timeline", "update_lot", "upload_document", "visible_document",

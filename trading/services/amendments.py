@@ -12,7 +12,7 @@ from trading import procedures
 from trading.errors import StateConflict
 from trading.fsm import S
 from trading.models import Amendment, Lot
-from trading.services.common import add_notice, config_of, iso, lot_audit, lot_title, schedule_close
+from trading.services.common import add_notice, config_of, deadline_set, iso, lot_audit, lot_title
 from trading.services.documents import upload_document
 from trading.services.lots import notify_downloaders
 
@@ -65,7 +65,7 @@ def _move_deadline(lot: Lot, old: dt.datetime, new: dt.datetime) -> None:
         lot.issue_end = new
     lot.bid_deadline = new
     if lot.state == S.PUBLISHED:
-        schedule_close(lot)
+        deadline_set(lot)
 
 
 def _local(moment: dt.datetime) -> str:

@@ -1,23 +1,21 @@
 """Pieces every trading service shares: the procedure of a lot, transitions, audit, notices."""
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 from flask import current_app
 
+from core import signals
 from core.audit import audit
 from core.clock import now
 from core.db import db
 from core.permissions import holds_grant, owns
-from core.scheduler import schedule_task
 from trading import fsm
 from trading.errors import StateConflict
 from trading.models import Lot, LotTransition, Notice
 from trading.procedures import ProcedureConfig, procedure_for
 
 logger = logging.getLogger(__name__)
-CLOSE_TASK = "trading.close_bidding"
 
 
 def env() -> str:
@@ -66,15 +64,10 @@ def add_notice(lot: Lot, kind: str, title: str, body: str = "") -> Notice:
     return note
 
 
-#: the close job runs this long after the deadline, so a submission that arrived in time (the server
-#: clock decided at its arrival) but is still committing is counted; it changes no legal time
-CLOSE_GRACE = dt.timedelta(seconds=10)
-
-
-def schedule_close(lot: Lot) -> None:
-    """One job per lot (stable id): a moved deadline replaces the earlier request."""
-    schedule_task(job_id=f"trading-close-{lot.id}", run_at=lot.bid_deadline + CLOSE_GRACE, task=CLOSE_TASK,
-                  args=[lot.id])
+def deadline_set(lot: Lot) -> None:
+    """The lot takes bids until its (new) deadline: the domain that closes bidding arms its close
+    (``core.signals.deadline_set``; bidding receives it in the same transaction)."""
+    signals.deadline_set.send(lot)
 
 
 def lot_title(lot: Lot) -> str:

@@ -4,14 +4,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Callable
 from decimal import Decimal
 
 from sqlalchemy import select
 
-from core import events
+from core import events, signals
 from core.clock import now
-from core.db import begin_writing, db
+from core.db import db
 from core.errors import ValidationFailed
 from core.models import Organisation
 from core.notifications import notify
@@ -21,26 +20,19 @@ from trading.fsm import S
 from trading.models import Download, Lot, Objection, Project
 from trading.procedures import procedure_for
 from trading.services.common import (
-    CLOSE_GRACE,
     add_notice,
     config_of,
+    deadline_set,
     env,
     iso,
     lot_audit,
     lot_title,
     require_state,
-    schedule_close,
     transition,
 )
 
 logger = logging.getLogger(__name__)
 
-#: filled by the bidding domain: each callable returns the number of valid bids of a lot.  Trading
-#: never imports bidding; with no counter registered, closing cannot judge the bid count.
-bid_counters: list[Callable[[int], int]] = []
-#: checks other domains run before a lot is published (bidding: the opening key's custodians exist);
-#: each raises a DomainError naming its rule, which refuses the publication
-publish_checks: list[Callable[[Lot], None]] = []
 LOT_FIELDS = ("name", "estimate", "max_price", "bond_amount", "bid_deadline", "issue_end", "invitees")
 #: the opening terms (trading/models.py): set in the draft, read by bidding's opening hall
 OPENING_TERMS = ("decrypt_window_minutes", "confirm_window_minutes", "unseal_remedy", "opening_fields")
@@ -135,8 +127,7 @@ def publish_lot(*, actor, lot: Lot) -> Lot:
     procedures.check_bond(config, bond=lot.bond_amount, base=lot.estimate)
     if config.min_invitees:
         procedures.check_invitees(config, len(lot.invitees))
-    for check in publish_checks:
-        check(lot)
+    signals.lot_publishing.send(lot)  # bidding: the opening key's custodians exist, or no publication
     lot.issue_start, lot.issue_end, lot.published_at = start, issue_end, start
     transition(lot, "publish", actor=actor)
     kind = "invitation" if lot.project.mode == "invited" else "tender_notice"
@@ -144,7 +135,7 @@ def publish_lot(*, actor, lot: Lot) -> Lot:
     events.record("trading.lot_published", {"lot_id": lot.id, "project_id": lot.project_id,
                                             "procedure": config.key, "published_at": iso(start),
                                             "bid_deadline": iso(lot.bid_deadline)})
-    schedule_close(lot)
+    deadline_set(lot)
     return lot
 
 
@@ -180,54 +171,35 @@ def resume_lot(*, actor, lot: Lot, reason: str = "") -> Lot:
     add_notice(lot, "resumption", f"{lot_title(lot)} 恢复公告", reason)
     events.record("trading.lot_resumed", {"lot_id": lot.id, "to_state": lot.state, "reason": reason})
     if lot.state == S.PUBLISHED:
-        schedule_close(lot)
+        deadline_set(lot)
     return lot
 
 
-def count_bids(lot_id: int) -> int | None:
-    """The bid count from the registered counters (bidding fills them), or None if none is registered."""
-    if not bid_counters:
-        return None
-    return sum(counter(lot_id) for counter in bid_counters)
+def close_lot(*, lot: Lot, bids: int, moment) -> str:
+    """Bidding has closed at the deadline with ``bids`` standing bids: ``published → bidding_closed``,
+    or ``failed`` with fewer than the procedure's minimum (条例 第四十四条), its notice and the
+    agency's message.  Called by bidding's close, which counts the bids and records
+    ``bidding.bidding_closed``; the caller holds the lot row's lock.
 
-
-def close_bidding(*, lot_id: int) -> str:
-    """The deadline job: close bidding, or fail the lot with fewer than 3 bids (TBR Art.44).
-
-    Safe to run twice or early: it acts only on a published lot whose deadline has passed and
-    that no unanswered objection holds (TBR Art.22); otherwise it re-arms the job and returns why.
-    The lot row is locked (PostgreSQL) so two closers cannot both act.
+    :returns: ``closed`` or ``failed``
     """
-    begin_writing()  # SQLite: the write lock before the count, as the submissions in flight hold it
-    lot = db.session.get(Lot, lot_id, with_for_update=True)
-    if lot is None:
-        return "missing"
-    if lot.state != S.PUBLISHED:
-        return f"skipped:{lot.state}"
-    moment = now()
-    if moment < lot.bid_deadline:
-        schedule_close(lot)
-        return "not_due"
     config = config_of(lot)
-    if config.objection_suspends and _open_objections(lot.id):
-        return "held_by_objection"
-    bids = count_bids(lot.id)
     lot.closed_at = moment
-    outcome = "closed"
-    if bids is not None and not procedures.enough_bids(config, bids):
-        outcome = "failed"
-        reason = f"fewer than {config.min_bids.value} bids ({bids}): no opening, re-tender"
-        transition(lot, "fail", reason=reason)
-        add_notice(lot, "failure", f"{lot_title(lot)} 招标失败公告", reason)
-        notify_agency(lot, subject=f"招标失败，请重新招标：{lot_title(lot)}",
-                      body=f"{reason} ({config.min_bids.article})")
-        events.record("trading.lot_failed", {"lot_id": lot.id, "bids": bids, "reason": "too_few_bids",
-                                             "rule": config.min_bids.article})
-    else:
+    if procedures.enough_bids(config, bids):
         transition(lot, "close_bidding", reason="bid deadline reached")
-    events.record("bidding.bidding_closed", {"lot_id": lot.id, "closed_at": iso(moment), "bids": bids,
-                                             "outcome": outcome, "deadline": iso(lot.bid_deadline)})
-    return outcome
+        return "closed"
+    reason = f"fewer than {config.min_bids.value} bids ({bids}): no opening, re-tender"
+    transition(lot, "fail", reason=reason)
+    add_notice(lot, "failure", f"{lot_title(lot)} 招标失败公告", reason)
+    notify_agency(lot, subject=f"招标失败，请重新招标：{lot_title(lot)}", body=f"{reason} ({config.min_bids.article})")
+    events.record("trading.lot_failed", {"lot_id": lot.id, "bids": bids, "reason": "too_few_bids",
+                                         "rule": config.min_bids.article})
+    return "failed"
+
+
+def held_by_objection(lot: Lot) -> bool:
+    """An unanswered objection holds the close where the procedure says so (条例 第二十二条)."""
+    return config_of(lot).objection_suspends and bool(_open_objections(lot.id))
 
 
 def start_opening(*, lot_id: int) -> Lot | None:
@@ -257,15 +229,6 @@ def notify_agency(lot: Lot, *, subject: str, body: str) -> int:
     for user in users:
         notify(user=user, subject=subject, body=body, link=f"/agency/lots/{lot.id}")
     return len(users)
-
-
-def close_due_lots(*, limit: int = 200) -> dict[int, str]:
-    """Catch up: close every published lot whose close is due (a missed or lost job): at the
-    deadline plus ``CLOSE_GRACE``, as the scheduled job, so submissions that came in time commit first."""
-    due = now() - CLOSE_GRACE
-    ids = db.session.scalars(select(Lot.id).where(Lot.state == S.PUBLISHED, Lot.bid_deadline <= due)
-                             .order_by(Lot.bid_deadline).limit(limit)).all()
-    return {lot_id: close_bidding(lot_id=lot_id) for lot_id in ids}
 
 
 def _open_objections(lot_id: int) -> list[Objection]:

@@ -15,7 +15,7 @@ from trading import procedures
 from trading.errors import StateConflict
 from trading.fsm import S
 from trading.models import Lot, Objection
-from trading.services.common import config_of, iso, lot_audit, lot_title, schedule_close
+from trading.services.common import config_of, deadline_set, iso, lot_audit, lot_title
 from trading.services.documents import first_download_at
 
 logger = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def answer_objection(*, actor, objection: Objection, answer: str) -> Objection:
     events.record("trading.objection_answered", {"lot_id": lot.id, "objection_id": objection.id,
                                                  "answered_at": iso(objection.answered_at), "late": late})
     if lot.state == S.PUBLISHED:
-        schedule_close(lot)
+        deadline_set(lot)
     return objection
 
 
