@@ -115,15 +115,6 @@ class ArchiveChainHead(db.Model):
     last_hash: Mapped[str] = mapped_column(String(64))
 
 
-class ArchiveLease(db.Model):
-    """Who may run the sequencer until when: one sequencer at a time across workers."""
-
-    __tablename__ = "archive_leases"
-    name: Mapped[str] = mapped_column(String(20), primary_key=True)
-    holder: Mapped[str] = mapped_column(String(100))
-    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-
-
 class ArchiveMismatch(db.Model):
     """A stored object that no longer matches the log, as found by the auditor."""
 

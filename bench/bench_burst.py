@@ -1,7 +1,7 @@
 """Deadline-rush benchmark (DESIGN §10, ``burst.json``).
 
 1,000 valid sealed packages of 2 MB (one per bidder organisation, all for one lot: the real rush),
-submitted closed-loop by 50 concurrent clients through the public API (bidding.client.Client: one
+submitted closed-loop by 50 concurrent clients through the public API (bidding.tool.client.Client: one
 request per package, as a package of 2 MB fits one chunk) to gunicorn as in production (``GGZY_ENV=production``, gthread
 workers, 2 x 8 threads as ``ggzy run``); database
 PostgreSQL if ``GGZY_BENCH_DATABASE_URL`` is set (its tables are dropped and re-created: give it a
@@ -66,8 +66,9 @@ def prepare(tmp: Path, cfg: dict, bids: int) -> tuple[int, list[dict]]:
     from argon2 import PasswordHasher
 
     import core.identity
-    from bidding import container as c
-    from bidding import sealing, services
+    from bidding import services
+    from bidding.package import container as c
+    from bidding.package import sealing
     from core.app import create_app
     from core.db import db
     from core.events import commit
@@ -259,7 +260,7 @@ def baseline_one(base: str):
 
 
 def platform_one(base: str, lot_id: int):
-    from bidding.client import Client
+    from bidding.tool.client import Client
 
     def one(session, job):
         client = Client(base, job["token"], session=session, timeout=120)
@@ -270,8 +271,8 @@ def platform_one(base: str, lot_id: int):
 
 def audit_losses(cfg: dict, lot_id: int, jobs: list[dict], outcomes: dict) -> tuple[int, int]:
     """(accepted, lost) as defined in DESIGN §10."""
-    from bidding import receipts
     from bidding.models import Bid
+    from bidding.package import receipts
     from core.app import create_app
     from core.db import db
     from core.keys import platform_keys

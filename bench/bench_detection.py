@@ -29,9 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
 
-from monitoring import datasets, features, screens  # noqa: E402
-from monitoring.market import Market  # noqa: E402
-from monitoring.model import forest, tender_labels  # noqa: E402
+from monitoring.engine import (
+    datasets,  # noqa: E402
+    features,
+    screens,
+)
+from monitoring.engine.market import Market  # noqa: E402
+from monitoring.engine.supervised import forest, tender_labels  # noqa: E402
 
 DATA = Path("/work/shared/data/collusion")
 OUT = Path(__file__).resolve().parent / "results" / "detection.json"

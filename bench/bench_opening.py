@@ -49,8 +49,9 @@ def prepare(tmp: Path, cfg: dict, bids: int) -> dict:
     from argon2 import PasswordHasher
 
     import core.identity
-    from bidding import container as c
-    from bidding import sealing, services
+    from bidding import services
+    from bidding.package import container as c
+    from bidding.package import sealing
     from bidding.services import hall
     from core.app import create_app
     from core.clock import now
@@ -103,7 +104,7 @@ def prepare(tmp: Path, cfg: dict, bids: int) -> dict:
 
 def unseal_all(base: str, lot_id: int, jobs: list[dict]) -> tuple[float, list[str]]:
     """All data keys at once: one thread per bidder, released together."""
-    from bidding import container as c
+    from bidding.package import container as c
 
     gate, results = threading.Barrier(len(jobs)), [None] * len(jobs)
 
@@ -141,8 +142,8 @@ def close_and_publish(base: str, lot_id: int, host_token: str) -> float:
 
 def baseline(jobs: list[dict]) -> float:
     """Raw segmented decryption of the same packages with the same keys (no checks, no storage)."""
-    from bidding import container as c
-    from bidding import sealing
+    from bidding.package import container as c
+    from bidding.package import sealing
 
     started = time.monotonic()
     for job in jobs:

@@ -32,10 +32,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import common  # noqa: E402
 
-from monitoring import export  # noqa: E402
-from monitoring.io import read_bids_csv  # noqa: E402
-from monitoring.market import Market  # noqa: E402
-from monitoring.simulate import Simulator  # noqa: E402
+from monitoring.engine import export  # noqa: E402
+from monitoring.engine.io import read_bids_csv  # noqa: E402
+from monitoring.engine.market import Market  # noqa: E402
+from monitoring.engine.simulate import Simulator  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "scan.json"
 SCAN_CHILD = ("import sys; from monitoring.cli import cli; "

@@ -1,4 +1,4 @@
-"""bidding: sealed bid packages (format v1), the bidder tool, opening-key custody (DESIGN §5)."""
-import logging
-
-logger = logging.getLogger(__name__)
+"""bidding: the sealed package format (:mod:`bidding.package`), the bidder tool (:mod:`bidding.tool`),
+opening-key custody, submission, receipts and bonds, the close at the deadline and the online opening
+(DESIGN §5).  Services in :mod:`bidding.services`, the JSON API in :mod:`bidding.api`.
+"""

@@ -19,10 +19,12 @@ from pathlib import Path
 
 from flask import current_app
 
-from bidding import container as c
-from bidding import sealing, services, tool
+from bidding import services
 from bidding.models import Bid
+from bidding.package import container as c
+from bidding.package import sealing
 from bidding.services import hall, record, unsealing
+from bidding.tool import actions as tool
 from core.clock import advance_demo_clock, now
 from core.db import db
 from core.demo import demo_user, ready_to_seed
@@ -30,6 +32,7 @@ from core.events import commit
 from core.models import User
 from core.storage import get_storage
 from experts import demo as experts_demo
+from trading.demo import demo_lot
 
 logger = logging.getLogger(__name__)
 BIDDERS = ("bidder1", "bidder2", "bidder3")
@@ -52,7 +55,6 @@ def _keys(user: User):
 def seed() -> None:
     if not ready_to_seed("bidding", Bid):
         return
-    from trading.demo import demo_lot
 
     agency = _user("agency")
     if agency.needs_totp and not agency.totp_confirmed:  # the opening host holds a key share

@@ -1,7 +1,7 @@
 """Tables of the bidding domain: opening-key custody, upload sessions, bids with receipts, bonds.
 
 The private half of an opening key is never stored: only its public half and, per custodian, a
-Shamir share sealed to that custodian's registered X25519 key (bidding/custody.py).  A bid exists
+Shamir share sealed to that custodian's registered X25519 key (bidding/package/custody.py).  A bid exists
 only once its whole package has been checked and stored (bidding/services/bids.py): an upload
 session is not a bid, and its chunks live outside the database.
 """
@@ -137,7 +137,7 @@ class Bid(db.Model):
     #: set when an amendment was issued after this bid; the bidder confirms or replaces it
     needs_reconfirmation: Mapped[bool] = mapped_column(Boolean, default=False)
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    #: the platform-signed receipt exactly as issued (bidding/receipts.py)
+    #: the platform-signed receipt exactly as issued (bidding/package/receipts.py)
     receipt: Mapped[dict] = mapped_column(JSONText)
     # -- evidence for monitoring (电子招标投标办法 第四十九条), captured at submission, never changed --
     ip: Mapped[str] = mapped_column(String(45), default="")

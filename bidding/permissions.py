@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from core.permissions import ANY_USER, RULE_WHO_BIDS, _r, declare, who_bids
+from trading.models import Lot
+from trading.permissions import after_deadline
 
 #: the events and audit actions that name a bidder while its lot still takes bids
 who_bids("bidding.bid_submitted", "bidding.bid_withdrawn", "bidding.bid_confirmed", "bidding.bond_recorded",
@@ -12,8 +14,6 @@ def past_deadline(_user, obj) -> bool:
     """A bid's receipt or bond names its bidder: readable through a role (archivist, supervisor)
     only once the lot's bid deadline has passed (RULE_WHO_BIDS); its owner reads it at any time."""
     from core.db import db
-    from trading.models import Lot
-    from trading.permissions import after_deadline
 
     return obj is not None and after_deadline(db.session.get(Lot, obj.lot_id))
 
@@ -44,7 +44,7 @@ OPERATIONS = {
                                 description="withdraw before the deadline"),
     "bidding.bids.confirm": _r(owner_roles={"bidder"}, writes=True, hidden=True,
                                description="re-confirm your bid after an amendment"),
-    "bidding.receipts.read": _r(roles={"archivist"}, owner_roles={"bidder"}, when=past_deadline, hidden=True,
+    "bidding.package.receipts.read": _r(roles={"archivist"}, owner_roles={"bidder"}, when=past_deadline, hidden=True,
                                 cite=RULE_WHO_BIDS,
                                 description="a bid's platform-signed receipt"),
     "bidding.bonds.create": _r(roles={"bidder"}, writes=True, description="record your bid bond for a lot"),

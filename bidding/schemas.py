@@ -132,7 +132,7 @@ class BondSchema(Schema):
 
 
 class ReceiptSchema(Schema):
-    """The signed receipt; every field is covered by ``signature`` (bidding/receipts.py)."""
+    """The signed receipt; every field is covered by ``signature`` (bidding/package/receipts.py)."""
 
     type = fields.String()
     v = fields.Integer()

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, g, render_template, request, url_for
 from flask_babel import gettext as _
 
 from bidding import services
 from bidding.models import Bid, KeyShare
 from bidding.permissions import OPERATIONS  # noqa: F401  (declares the operations)
 from core.db import db
-from core.errors import DomainError
-from core.events import commit
+from core.pages import act
 from core.permissions import PARAM_MODELS, permission
+from trading.models import Lot
 
 PARAM_MODELS.setdefault("bid_id", Bid)
 bp = Blueprint("bidding_pages", __name__, url_prefix="/bidding", template_folder="templates",
@@ -66,28 +66,17 @@ def receipt_download(bid_id):
 @bp.post("/bids/<int:bid_id>/withdraw")
 @permission("pages.bidding.bid_withdraw")
 def bid_withdraw(bid_id):
-    try:
-        services.withdraw_bid(bid=db.session.get(Bid, bid_id), actor=g.user)
-        commit()
-        flash(_("Your bid is withdrawn."))
-    except DomainError as err:
-        db.session.rollback()
-        flash(f"{err.detail} ({err.rule or err.code})")
-    return redirect(url_for("bidding_pages.bid", bid_id=bid_id))
+    return act(lambda: services.withdraw_bid(bid=db.session.get(Bid, bid_id), actor=g.user),
+               done=_("Your bid is withdrawn."), back=url_for("bidding_pages.bid", bid_id=bid_id))
 
 
 @bp.post("/bids/<int:bid_id>/confirm")
 @permission("pages.bidding.bid_confirm")
 def bid_confirm(bid_id):
     """Re-confirm a bid after an amendment, as it stands (or upload a new package instead)."""
-    try:
-        services.confirm_bid(bid=db.session.get(Bid, bid_id), actor=g.user)
-        commit()
-        flash(_("Your bid is confirmed against the amended documents."))
-    except DomainError as err:
-        db.session.rollback()
-        flash(f"{err.detail} ({err.rule or err.code})")
-    return redirect(url_for("bidding_pages.bid", bid_id=bid_id))
+    return act(lambda: services.confirm_bid(bid=db.session.get(Bid, bid_id), actor=g.user),
+               done=_("Your bid is confirmed against the amended documents."),
+               back=url_for("bidding_pages.bid", bid_id=bid_id))
 
 
 # --- the remote opening -------------------------------------------------------------------------
@@ -100,7 +89,6 @@ def hall(lot_id):
     from bidding.services import hall as hall_service
     from core.errors import NotFound
     from core.permissions import holds_grant
-    from trading.models import Lot
 
     lot = db.session.get(Lot, lot_id)
     try:
@@ -118,7 +106,6 @@ def hall(lot_id):
 def opening_record(lot_id):
     """The public opening record: the final one, or the opening table while bidders confirm."""
     from bidding.services import record
-    from trading.models import Lot
 
     lot = db.session.get(Lot, lot_id)
     row = record.record_of(lot_id)

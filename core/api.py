@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from core import clock, identity, keys, notifications
 from core import schemas as s
-from core.db import db
-from core.errors import DomainError, NotFound, ValidationFailed
+from core.db import db, get_or_404
+from core.errors import DomainError, ValidationFailed
 from core.events import commit
 from core.models import ApiToken, AuditLog, Notification, Organisation, User
 from core.permissions import PARAM_MODELS, WHO_BIDS, lots_taking_bids, permission, require
@@ -20,13 +20,6 @@ from core.permissions import PARAM_MODELS, WHO_BIDS, lots_taking_bids, permissio
 blp = Blueprint("core", __name__, url_prefix="/api", description="Identity, keys, notifications, audit")
 PARAM_MODELS.update({"org_id": Organisation, "user_id": User, "token_id": ApiToken,
                      "key_id": keys.PublicKey, "notification_id": Notification})
-
-
-def get_or_404(model, pk: int | None):
-    obj = db.session.get(model, pk) if pk is not None else None
-    if obj is None:
-        raise NotFound(f"{model.__name__} {pk} not found")
-    return obj
 
 
 @blp.route("/auth/tokens")

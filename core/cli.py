@@ -1,7 +1,8 @@
 """The ``ggzy`` command group (DESIGN §3 canonical commands).
 
-Domain groups (``ggzy bid``, ``ggzy experts``, ``ggzy archive``, ``ggzy monitoring``) live in
-each domain's ``cli.py`` as a click group named ``cli`` and are added here.
+Domain groups (``ggzy bid``, ``ggzy bidding``, ``ggzy experts``, ``ggzy archive``, ``ggzy monitoring``)
+live in each domain's ``cli.py`` as a click group named ``cli`` (or several, listed in ``GROUPS``) and
+are added here.
 """
 from __future__ import annotations
 
@@ -42,7 +43,9 @@ def _add_domain_groups() -> None:
     for domain in DOMAINS:
         name = f"{domain}.cli"
         if importlib.util.find_spec(name):
-            root.add_command(importlib.import_module(name).cli)
+            module = importlib.import_module(name)
+            for group in getattr(module, "GROUPS", (module.cli,)):
+                root.add_command(group)
 
 
 # --- database ---------------------------------------------------------------------------------

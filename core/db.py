@@ -6,7 +6,6 @@ A naming convention makes constraint names deterministic so Alembic migrations a
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sqlite3
 
 from flask_sqlalchemy import SQLAlchemy
@@ -111,6 +110,12 @@ def savepoint():
     return db.session.begin_nested()
 
 
-def json_dumps(value) -> str:
-    """Compact JSON with Chinese text kept as is (logs and payload previews)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+def get_or_404(model, pk: int | None):
+    """The row of ``model`` with primary key ``pk``, or :class:`core.errors.NotFound` (404).  Views
+    whose ``@permission`` already loaded the path's object get it from the session's identity map."""
+    from core.errors import NotFound
+
+    obj = db.session.get(model, pk) if pk is not None else None
+    if obj is None:
+        raise NotFound(f"{model.__name__} {pk} not found")
+    return obj

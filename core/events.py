@@ -23,25 +23,36 @@ from core.db import JSONText, UTCDateTime, commit_keeping_loaded, db
 logger = logging.getLogger(__name__)
 
 _D = "archive"  # most events are archived; the catalogue below is DESIGN §3's table
-#: event name → the domains that consume it (documentation and a guard against typos)
+#: event name → the consumers (handler name prefixes: a domain, or ``notifications``) that subscribe to
+#: it.  tests/core/test_catalogue.py holds it against the subscribers, with a pending list naming the
+#: capability that will add each consumer not built yet.
 CATALOGUE: dict[str, tuple[str, ...]] = {
-    **{f"trading.{n}": (_D, "bidding", "scheduler", "notifications") for n in (
-        "lot_published", "amendment_issued", "lot_suspended", "lot_resumed", "lot_cancelled", "lot_failed")},
+    # trading's lifecycle.  The close at the deadline is armed through core.signals.deadline_set (in the
+    # same transaction), and trading's services message the people concerned themselves (the agency,
+    # the downloaders), so neither the scheduler nor notifications consume these.
+    "trading.lot_published": (_D, "bidding"),  # bidding makes the lot's opening key
+    "trading.amendment_issued": (_D, "bidding"),  # standing bids need re-confirmation
+    "trading.lot_suspended": (_D,),
+    "trading.lot_resumed": (_D,),
+    **{f"trading.{n}": (_D, "bidding") for n in ("lot_cancelled", "lot_failed")},  # bonds fall due for refund
     "trading.document_downloaded": (_D,),
     **{f"bidding.{n}": (_D,) for n in ("bid_submitted", "bid_withdrawn", "bond_recorded")},
-    #: recorded by trading's close job at the deadline (DESIGN names bidding; the job lives with the FSM)
+    #: recorded by bidding's close at the deadline; the opening starts, the draw may start, identities are checked
     "bidding.bidding_closed": (_D, "bidding", "experts", "monitoring"),
     "bidding.opening_key_created": (_D,),
-    **{f"bidding.{n}": (_D, "monitoring") for n in (
-        "opening_started", "bid_unsealed", "unseal_failed", "opening_record_published", "opening_objection")},
-    **{f"experts.{n}": (_D,) for n in ("draw_committed", "committee_drawn", "member_replaced", "conflict_declared")},
+    **{f"bidding.{n}": (_D,) for n in ("opening_started", "bid_unsealed", "unseal_failed", "opening_objection")},
+    "bidding.opening_record_published": (_D, "monitoring"),  # the price patterns of the record
+    **{f"experts.{n}": (_D,) for n in ("draw_committed", "conflict_declared")},
+    **{f"experts.{n}": (_D, "experts") for n in ("committee_drawn", "member_replaced")},  # seated experts are told
     **{n: (_D, "monitoring", "notifications") for n in (
         "bidding.score_sheet_submitted", "bidding.report_signed", "trading.candidates_published",
-        "trading.objection_filed", "trading.objection_answered", "trading.complaint_filed",
-        "trading.complaint_decided", "trading.award_notified")},
+        "trading.complaint_filed", "trading.complaint_decided", "trading.award_notified")},
+    #: the answer's time limit (条例 第二十二条) is watched by monitoring; the services message filer and tenderee
+    **{f"trading.{n}": (_D, "monitoring") for n in ("objection_filed", "objection_answered")},
     #: bidding refunds bonds when the contract is signed (条例 第五十七条)
     "trading.contract_signed": (_D, "monitoring", "notifications", "bidding"),
-    "archive.checkpoint_signed": ("monitoring",),
+    #: published for outside witnesses of the log (``ggzy archive verify --prior``); nothing inside consumes it
+    "archive.checkpoint_signed": (),
     "archive.mismatch_detected": ("monitoring",),
     "monitoring.alert_raised": (_D, "notifications"),
     "monitoring.alert_updated": (_D, "notifications"),
@@ -53,7 +64,7 @@ CATALOGUE: dict[str, tuple[str, ...]] = {
     "core.selftest": ("core",),
 }
 
-#: handler name → (event name, function); filled by :func:`subscriber` when tasks modules load
+#: handler name → (event name, function); filled by :func:`subscriber` as the app factory registers each domain
 HANDLERS: dict[str, tuple[str, Callable]] = {}
 
 

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import socket
 import threading
 
-from sqlalchemy import JSON, Boolean, String, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import JSON, Boolean, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core import leases
 from core.clock import now
 from core.db import UTCDateTime, db
 
@@ -24,15 +22,6 @@ logger = logging.getLogger(__name__)
 LEASE_NAME = "scheduler"
 #: periodic jobs: (job id, seconds, celery task name)
 PERIODIC = [("core-sweep-outbox", 15, "core.sweep_outbox")]
-
-
-class SchedulerLease(db.Model):
-    """Who runs the scheduler, until when; renewed while alive."""
-
-    __tablename__ = "core_scheduler_lease"
-    name: Mapped[str] = mapped_column(String(20), primary_key=True)
-    holder: Mapped[str] = mapped_column(String(100))
-    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class ScheduledTask(db.Model):
@@ -46,34 +35,13 @@ class ScheduledTask(db.Model):
     synced: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-def holder_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 def acquire_lease(holder: str, seconds: int) -> bool:
-    """Take or renew the lease atomically; True if ``holder`` has it afterwards."""
-    moment = now()
-    until = moment + dt.timedelta(seconds=seconds)
-    result = db.session.execute(update(SchedulerLease).where(
-        SchedulerLease.name == LEASE_NAME,
-        (SchedulerLease.holder == holder) | (SchedulerLease.expires_at < moment),
-    ).values(holder=holder, expires_at=until))
-    if result.rowcount == 0:
-        try:
-            db.session.add(SchedulerLease(name=LEASE_NAME, holder=holder, expires_at=until))
-            db.session.flush()
-        except IntegrityError:
-            db.session.rollback()
-            return False
-    db.session.commit()
-    return True
+    """Take or renew the scheduler's lease (core.leases); True if ``holder`` has it afterwards."""
+    return leases.acquire(LEASE_NAME, holder, seconds)
 
 
 def lease_status() -> dict:
-    row = db.session.get(SchedulerLease, LEASE_NAME)
-    if row is None:
-        return {"held": False}
-    return {"held": row.expires_at > now(), "holder": row.holder, "expires_at": row.expires_at.isoformat()}
+    return leases.status(LEASE_NAME)
 
 
 def schedule_task(*, job_id: str, run_at: dt.datetime, task: str, args: list | None = None) -> None:
@@ -115,7 +83,7 @@ _APP: list = []
 
 
 def register_periodic(job_id: str, seconds: int, task: str) -> None:
-    """A domain's periodic job (e.g. a catch-up sweep); idempotent, called at import of its tasks."""
+    """A domain's periodic job (e.g. a catch-up sweep); idempotent, called by its tasks' ``register(app)``."""
     if all(existing != job_id for existing, _s, _t in PERIODIC):
         PERIODIC.append((job_id, seconds, task))
 
@@ -142,7 +110,7 @@ def run_forever(app, stop: threading.Event | None = None, tick: float = 2.0) -> 
     """Wait for the lease, then run the scheduler and renew the lease until stopped or lost."""
     stop = stop or threading.Event()
     _APP[:] = [app]
-    holder, seconds = holder_id(), app.config["GGZY_SCHEDULER_LEASE_SECONDS"]
+    holder, seconds = leases.holder_id(), app.config["GGZY_SCHEDULER_LEASE_SECONDS"]
     scheduler = None
     with app.app_context():
         while not stop.is_set():

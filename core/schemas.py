@@ -75,12 +75,6 @@ class Id(fields.Integer):
         super().__init__(**kwargs)
 
 
-class ErrorSchema(Schema):
-    error = fields.String(required=True)
-    detail = fields.String()
-    rule = fields.String()
-
-
 class TokenCreateSchema(Schema):
     email = fields.Email(required=True)
     password = fields.String(required=True, load_only=True, validate=validate.Length(max=200))

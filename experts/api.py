@@ -10,8 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from core.db import db
-from core.errors import NotFound
+from core.db import db, get_or_404
 from core.events import commit
 from core.permissions import permission
 from experts import permissions as _permissions  # noqa: F401  (declares the operations)
@@ -20,15 +19,9 @@ from experts import services
 from experts.models import Draw, Expert, Member, Specialty
 from experts.services import report
 from experts.services.pool import get_expert
+from trading.models import Lot
 
 blp = Blueprint("experts", __name__, url_prefix="/api/experts", description="Expert pool and verifiable draws")
-
-
-def _get(model, pk):
-    obj = db.session.get(model, pk)
-    if obj is None:
-        raise NotFound(f"{model.__name__} {pk} not found")
-    return obj
 
 
 @blp.route("/specialties")
@@ -107,9 +100,8 @@ class LotDraws(MethodView):
     @blp.response(201)
     def post(self, data, lot_id):
         """Request the committee draw: make-up, quotas, avoidance parties and rules."""
-        from trading.models import Lot
 
-        draw = services.request_draw(actor=g.user, lot=_get(Lot, lot_id), **data)
+        draw = services.request_draw(actor=g.user, lot=get_or_404(Lot, lot_id), **data)
         commit()
         return report.summary(draw)
 
@@ -120,7 +112,7 @@ class DrawItem(MethodView):
     @blp.response(200)
     def get(self, draw_id):
         """A draw as states, commitments, hashes and counts."""
-        return report.summary(_get(Draw, draw_id))
+        return report.summary(get_or_404(Draw, draw_id))
 
 
 @blp.route("/draws/<int:draw_id>/commit")
@@ -130,7 +122,7 @@ class DrawCommit(MethodView):
     @blp.response(200)
     def post(self, data, draw_id):
         """Commit to a secret contribution (SHA-256 of the domain-separated contribution, see docs)."""
-        draw = services.commit(actor=g.user, draw=_get(Draw, draw_id), commitment=data["commitment"])
+        draw = services.commit(actor=g.user, draw=get_or_404(Draw, draw_id), commitment=data["commitment"])
         commit()
         return report.summary(draw)
 
@@ -142,7 +134,7 @@ class DrawReveal(MethodView):
     @blp.response(200)
     def post(self, data, draw_id):
         """Reveal the contribution; the second reveal draws the committee."""
-        draw = services.reveal(actor=g.user, draw=_get(Draw, draw_id), contribution=data["contribution"])
+        draw = services.reveal(actor=g.user, draw=get_or_404(Draw, draw_id), contribution=data["contribution"])
         commit()
         return report.summary(draw)
 
@@ -153,7 +145,7 @@ class DrawCommittee(MethodView):
     @blp.response(200, s.CommitteeSeatSchema(many=True))
     def get(self, draw_id):
         """The seats of the committee with names (draw operator only, until the award)."""
-        draw = _get(Draw, draw_id)
+        draw = get_or_404(Draw, draw_id)
         ids = [draw.id, *db.session.scalars(select(Draw.id).where(Draw.parent_id == draw.id))]
         return db.session.scalars(select(Member).where(Member.draw_id.in_(ids)).order_by(Member.id)).all()
 
@@ -164,7 +156,7 @@ class DrawPublish(MethodView):
     @blp.response(200)
     def post(self, draw_id):
         """Publish the draw material once the award is determined."""
-        draw = services.publish(draw=_get(Draw, draw_id))
+        draw = services.publish(draw=get_or_404(Draw, draw_id))
         commit()
         return report.summary(draw)
 
@@ -175,7 +167,7 @@ class DrawPublication(MethodView):
     @blp.response(200)
     def get(self, draw_id):
         """The published material (409 before the award); feed it to ``ggzy experts verify-draw``."""
-        return services.publication_bundle(draw=_get(Draw, draw_id))
+        return services.publication_bundle(draw=get_or_404(Draw, draw_id))
 
 
 @blp.route("/memberships")
@@ -196,7 +188,7 @@ class MemberConfirm(MethodView):
     @blp.response(200, s.SeatSchema)
     def post(self, member_id):
         """Confirm the seat within the time limit."""
-        member = services.confirm(actor=g.user, member=_get(Member, member_id))
+        member = services.confirm(actor=g.user, member=get_or_404(Member, member_id))
         commit()
         return member
 
@@ -208,7 +200,7 @@ class MemberDecline(MethodView):
     @blp.response(200, s.SeatSchema)
     def post(self, data, member_id):
         """Decline; a replacement is drawn automatically."""
-        member = services.decline(actor=g.user, member=_get(Member, member_id), **data)
+        member = services.decline(actor=g.user, member=get_or_404(Member, member_id), **data)
         commit()
         return member
 
@@ -220,7 +212,7 @@ class MemberDeclaration(MethodView):
     @blp.response(200, s.SeatSchema)
     def post(self, data, member_id):
         """Declare (no) conflict against the bidder list; a conflict triggers a replacement."""
-        member = services.declare(actor=g.user, member=_get(Member, member_id), **data)
+        member = services.declare(actor=g.user, member=get_or_404(Member, member_id), **data)
         commit()
         return member
 

@@ -26,6 +26,7 @@ from experts import selection as sel
 from experts import services
 from experts.models import Draw, Expert
 from experts.services.draws import DRAWABLE_STATES
+from trading.models import Download, Lot
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +152,6 @@ def _statuses(manager, experts: list[Expert]) -> None:
 
 def _drawable_lot():
     """The first lot whose bidders are known and that has no committee draw yet."""
-    from trading.models import Lot
 
     drawn = select(Draw.lot_id)
     return db.session.scalar(select(Lot).where(Lot.state.in_(DRAWABLE_STATES), Lot.id.not_in(drawn))
@@ -178,7 +178,6 @@ def _draw(lot) -> Draw:
 def _bidders(lot_id: int) -> list[int]:
     """Extra bidders to name in the request: none when bidding handed the lot's bidders down at its
     close (request_draw reads those itself), else the organisations that downloaded its documents."""
-    from trading.models import Download
 
     if services.bidders_of(lot_id):
         return []

@@ -2,15 +2,12 @@
 
 A production adapter (a carrier's SMS API, a voice-call platform) implements :class:`Gateway`;
 the demo and the tests use :class:`ConsoleGateway`, which logs the message without the expert's
-name and keeps what it sent in memory.  :class:`SmsChannel` adapts a gateway to core's
-notification :class:`core.notifications.Channel` interface.
+name and keeps what it sent in memory.
 """
 from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-
-from core.notifications import Channel
 
 logger = logging.getLogger(__name__)
 
@@ -44,20 +41,6 @@ class ConsoleGateway(Gateway):
     def call(self, phone: str, text: str) -> None:
         self.sent.append(("voice", phone, text))
         logger.info("voice call to …%s: %s", phone[-4:], text)
-
-
-class SmsChannel(Channel):
-    """core.notifications Channel over a gateway, for the users whose pool record has a phone."""
-
-    name = "sms"
-
-    def __init__(self, gateway: Gateway, phone_of):
-        self.gateway, self.phone_of = gateway, phone_of
-
-    def send(self, user, note) -> None:
-        phone = self.phone_of(user)
-        if phone:
-            self.gateway.send_sms(phone, f"{note.subject} {note.body}".strip())
 
 
 #: the gateway in use; a deployment replaces it with its provider's adapter at start-up

@@ -126,7 +126,3 @@ class CommitteeSeatSchema(SeatSchema):
     position = fields.Integer()
     replaced_by_id = fields.Integer(allow_none=True)
 
-
-class ImportReportSchema(Schema):
-    admitted = fields.List(fields.Integer())
-    errors = fields.List(fields.Dict())

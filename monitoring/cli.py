@@ -77,9 +77,9 @@ def cli() -> None:
 @click.option("--seed", default=0, show_default=True, help="Seed of the community detection.")
 def scan(input_path: Path, fmt: str, out: Path, train: Path | None, seed: int) -> None:
     """Scan INPUT for collusion flags and scores."""
-    from monitoring.export import write_jsonl
-    from monitoring.io import InputError, read_bids_csv, read_input
-    from monitoring.market import Market
+    from monitoring.engine.export import write_jsonl
+    from monitoring.engine.io import InputError, read_bids_csv, read_input
+    from monitoring.engine.market import Market
 
     with _stages() as st:
         try:
@@ -87,7 +87,7 @@ def scan(input_path: Path, fmt: str, out: Path, train: Path | None, seed: int) -
             table = read_input(input_path, fmt, st.advance)
             model = None
             if train is not None:
-                from monitoring.model import Calibrator
+                from monitoring.engine.supervised import Calibrator
 
                 st.stage(f"training on {train.name}")
                 model = Calibrator().fit_table(read_bids_csv(train))
@@ -120,8 +120,8 @@ def _records(market):
               help="Collusion data directory: report the KS distance of competitive screens.")
 def simulate(out: Path, seed: int, n_tenders: int, plant: int | None, reference: Path | None) -> None:
     """Simulate a market with planted cartels (bids-csv, OCDS and a ground truth)."""
-    from monitoring import export
-    from monitoring.simulate import Simulator
+    from monitoring.engine import export
+    from monitoring.engine.simulate import Simulator
 
     with _stages() as st:
         try:
@@ -144,8 +144,8 @@ def simulate(out: Path, seed: int, n_tenders: int, plant: int | None, reference:
 
 
 def _write_calibration(market, reference: Path, path: Path) -> None:
-    from monitoring.calibration import calibration_ks
-    from monitoring.io import InputError
+    from monitoring.engine.calibration import calibration_ks
+    from monitoring.engine.io import InputError
 
     try:
         report = calibration_ks(market, reference)
@@ -164,8 +164,8 @@ def _write_calibration(market, reference: Path, path: Path) -> None:
               help="Also write the metrics as JSON.")
 def evaluate(scan_path: Path, truth_path: Path, threshold: float, json_out: Path | None) -> None:
     """Precision/recall per evidence kind, ROC-AUC per price-only kind."""
-    from monitoring.evaluate import evaluate as run
-    from monitoring.io import InputError
+    from monitoring.engine.evaluate import evaluate as run
+    from monitoring.engine.io import InputError
 
     try:
         report = run(scan_path, truth_path, threshold)

@@ -17,10 +17,11 @@ import ipaddress
 
 from sqlalchemy import select
 
+from bidding.models import Bid, BidBond
 from core import events
 from core.db import db
-from monitoring import rules
-from monitoring.table import from_columns
+from monitoring.engine import rules
+from monitoring.engine.table import from_columns
 
 #: the rules that read the evidence a submission carries (packages are sealed until the opening)
 AT_CLOSE = ("ip", "device", "bond_account")
@@ -57,7 +58,6 @@ def _rows_of(bids, accounts: dict[int, str]) -> dict[str, list]:
 
 def identity_matches(lot_id: int) -> dict[str, list]:
     """Flag code → evidence items (``field``, ``value``, ``bidders`` as organisation ids)."""
-    from bidding.models import Bid, BidBond
 
     bids = db.session.scalars(select(Bid).where(Bid.lot_id == lot_id, Bid.state == "submitted")).all()
     if len({bid.organisation_id for bid in bids}) < 2:

@@ -6,7 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
-from core.db import db
+from core.db import db, get_or_404
 from core.errors import ValidationFailed
 from core.events import commit
 from core.permissions import permission
@@ -17,10 +17,6 @@ from trading.permissions import OPERATIONS  # noqa: F401  (declares the operatio
 
 blp = Blueprint("trading", __name__, url_prefix="/api/trading",
                 description="Projects, lots, documents, amendments, objections, blacklist; the public portal")
-
-
-def _get(model, pk):
-    return db.session.get(model, pk)  # the permission decorator already answered 404 for a missing id
 
 
 # --- public portal ------------------------------------------------------------------------------
@@ -69,7 +65,7 @@ class ProjectItem(MethodView):
     @blp.response(200, s.ProjectSchema)
     def get(self, project_id):
         """A project and its lots (drafts only for the tenderee side and supervisors)."""
-        project = services.visible_project(g.user, _get(Project, project_id))
+        project = services.visible_project(g.user, get_or_404(Project, project_id))
         return {**{k: getattr(project, k) for k in s.ProjectSchema().fields if k != "lots"},
                 "lots": [lot for lot in project.lots if _visible(lot)]}
 
@@ -88,14 +84,14 @@ class LotItem(MethodView):
     @blp.response(200, s.LotSchema)
     def get(self, lot_id):
         """A lot with its documents and amendments."""
-        return services.visible_lot(g.user, _get(Lot, lot_id))
+        return services.visible_lot(g.user, get_or_404(Lot, lot_id))
 
     @permission("trading.lots.update")
     @blp.arguments(s.LotUpdateSchema)
     @blp.response(200, s.LotSchema)
     def patch(self, data, lot_id):
         """Edit a draft (after publication only amendments change a tender)."""
-        lot = services.update_lot(actor=g.user, lot=_get(Lot, lot_id), changes=data)
+        lot = services.update_lot(actor=g.user, lot=get_or_404(Lot, lot_id), changes=data)
         commit()
         return lot
 
@@ -106,7 +102,7 @@ class LotTimeline(MethodView):
     @blp.response(200, s.TimelineItemSchema(many=True))
     def get(self, lot_id):
         """State changes and amendments, oldest first."""
-        return services.timeline(services.visible_lot(g.user, _get(Lot, lot_id)))
+        return services.timeline(services.visible_lot(g.user, get_or_404(Lot, lot_id)))
 
 
 @blp.route("/lots/<int:lot_id>/documents")
@@ -115,7 +111,7 @@ class LotDocuments(MethodView):
     @blp.response(200, s.DocumentSchema(many=True))
     def get(self, lot_id):
         """The lot's documents (name, size, SHA-256): anyone may see what there is to download."""
-        return services.visible_lot(g.user, _get(Lot, lot_id)).documents
+        return services.visible_lot(g.user, get_or_404(Lot, lot_id)).documents
 
     @permission("trading.documents.upload")
     @blp.arguments(s.UploadSchema, location="files")
@@ -123,7 +119,7 @@ class LotDocuments(MethodView):
     def post(self, files, lot_id):
         """Upload a tender document to a draft (multipart ``file``); stored content-addressed."""
         upload = files["file"]
-        doc = services.upload_document(actor=g.user, lot=_get(Lot, lot_id), filename=upload.filename or "",
+        doc = services.upload_document(actor=g.user, lot=get_or_404(Lot, lot_id), filename=upload.filename or "",
                                        data=upload.read(), content_type=upload.mimetype or "application/octet-stream")
         commit()
         return doc
@@ -137,7 +133,7 @@ class DocumentDownload(MethodView):
                                                                                     "format": "binary"}}}}})
     def get(self, tender_document_id):
         """Download a document: any registered bidder, no sign-up step; the download is recorded."""
-        doc = _get(TenderDocument, tender_document_id)
+        doc = get_or_404(TenderDocument, tender_document_id)
         stream = services.download_document(user=g.user, doc=doc)
         commit()
         return send_file(stream, mimetype=doc.content_type, as_attachment=True, download_name=doc.filename,
@@ -150,7 +146,7 @@ class LotDownloads(MethodView):
     @blp.response(200, s.DownloadSchema(many=True))
     def get(self, lot_id):
         """Who downloaded: the tenderee side always, supervisors only after the deadline (EBM Art.21)."""
-        return services.downloads(user=g.user, lot=_get(Lot, lot_id))
+        return services.downloads(user=g.user, lot=get_or_404(Lot, lot_id))
 
 
 # --- tenderee side ------------------------------------------------------------------------------
@@ -184,7 +180,7 @@ class LotPublish(MethodView):
     @blp.response(200, s.LotSchema)
     def post(self, _data, lot_id):
         """Publish: bidding period, document issue and bond are checked against the procedure table."""
-        lot = services.publish_lot(actor=g.user, lot=_get(Lot, lot_id))
+        lot = services.publish_lot(actor=g.user, lot=get_or_404(Lot, lot_id))
         commit()
         return lot
 
@@ -196,7 +192,7 @@ class LotCancel(MethodView):
     @blp.response(200, s.LotSchema)
     def post(self, data, lot_id):
         """Terminate the tender; downloaders are told (TBR Art.31)."""
-        lot = services.cancel_lot(actor=g.user, lot=_get(Lot, lot_id), reason=data["reason"])
+        lot = services.cancel_lot(actor=g.user, lot=get_or_404(Lot, lot_id), reason=data["reason"])
         commit()
         return lot
 
@@ -208,7 +204,7 @@ class LotAmendments(MethodView):
     @blp.response(201, s.AmendmentSchema)
     def post(self, data, lot_id):
         """Issue a clarification or change; < 15 days before the deadline moves it (TBR Art.21)."""
-        row = services.issue_amendment(actor=g.user, lot=_get(Lot, lot_id), **data)
+        row = services.issue_amendment(actor=g.user, lot=get_or_404(Lot, lot_id), **data)
         commit()
         return row
 
@@ -219,14 +215,14 @@ class LotObjections(MethodView):
     @blp.response(200, s.ObjectionSchema(many=True))
     def get(self, lot_id):
         """Objections of the lot (a bidder sees its own)."""
-        return services.objections_for(user=g.user, lot=_get(Lot, lot_id))
+        return services.objections_for(user=g.user, lot=get_or_404(Lot, lot_id))
 
     @permission("trading.objections.create")
     @blp.arguments(s.ObjectionCreateSchema)
     @blp.response(201, s.ObjectionSchema)
     def post(self, data, lot_id):
         """Object to the tender documents (≥ 10 days before the deadline, TBR Art.22)."""
-        lot = services.visible_lot(g.user, _get(Lot, lot_id))
+        lot = services.visible_lot(g.user, get_or_404(Lot, lot_id))
         row = services.file_objection(actor=g.user, lot=lot, body=data["body"])
         commit()
         return row
@@ -238,7 +234,7 @@ class ObjectionItem(MethodView):
     @blp.response(200, s.ObjectionSchema)
     def get(self, objection_id):
         """One objection: its filer, the tenderee side and supervisors."""
-        return _get(Objection, objection_id)
+        return get_or_404(Objection, objection_id)
 
 
 @blp.route("/objections/<int:objection_id>/answer")
@@ -248,7 +244,7 @@ class ObjectionAnswer(MethodView):
     @blp.response(200, s.ObjectionSchema)
     def post(self, data, objection_id):
         """Answer an objection (due within 3 days; the lot waits until answered)."""
-        row = services.answer_objection(actor=g.user, objection=_get(Objection, objection_id), answer=data["answer"])
+        row = services.answer_objection(actor=g.user, objection=get_or_404(Objection, objection_id), answer=data["answer"])
         commit()
         return row
 
@@ -262,7 +258,7 @@ class LotSuspend(MethodView):
     @blp.response(200, s.LotSchema)
     def post(self, data, lot_id):
         """Suspend a lot (supervision instruction, EBM Art.52)."""
-        lot = services.suspend_lot(actor=g.user, lot=_get(Lot, lot_id), reason=data["reason"])
+        lot = services.suspend_lot(actor=g.user, lot=get_or_404(Lot, lot_id), reason=data["reason"])
         commit()
         return lot
 
@@ -274,7 +270,7 @@ class LotResume(MethodView):
     @blp.response(200, s.LotSchema)
     def post(self, data, lot_id):
         """Lift a suspension: the lot returns to the state it was in."""
-        lot = services.resume_lot(actor=g.user, lot=_get(Lot, lot_id), reason=data["reason"])
+        lot = services.resume_lot(actor=g.user, lot=get_or_404(Lot, lot_id), reason=data["reason"])
         commit()
         return lot
 
@@ -285,7 +281,7 @@ class LotAudit(MethodView):
     @blp.response(200, s.AuditItemSchema(many=True))
     def get(self, lot_id):
         """The lot's audit trail, oldest first (EBM Art.49)."""
-        return services.lot_audit_trail(_get(Lot, lot_id))
+        return services.lot_audit_trail(get_or_404(Lot, lot_id))
 
 
 @blp.route("/blacklist")
@@ -313,7 +309,7 @@ class BlacklistRevoke(MethodView):
     @blp.response(200, s.BlacklistSchema)
     def post(self, data, blacklist_entry_id):
         """Lift a listing early; the record stays."""
-        entry = services.revoke_entry(actor=g.user, entry=_get(BlacklistEntry, blacklist_entry_id),
+        entry = services.revoke_entry(actor=g.user, entry=get_or_404(BlacklistEntry, blacklist_entry_id),
                                       reason=data["reason"])
         commit()
         return entry

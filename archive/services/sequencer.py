@@ -14,19 +14,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import os
-import socket
 import time
 
 from flask import current_app
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from archive import confidential, jcs, merkle, signing
 from archive.models import (
     ArchiveChainHead,
     ArchiveCheckpoint,
-    ArchiveLease,
     ArchiveNode,
     ArchivePending,
     ArchiveRecord,
@@ -34,7 +31,7 @@ from archive.models import (
 )
 from archive.services import records, retention
 from archive.services.log import NodeStore, log_size, rfc3339, sign_checkpoint, signer
-from core import events
+from core import events, leases
 from core.clock import now
 from core.db import db
 from core.storage.base import ObjectNotFound, content_key
@@ -228,32 +225,13 @@ def _protect_attachments(sealed) -> None:
 
 # --- the guarded loop the periodic task runs ------------------------------------------------------
 
-def holder_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 def acquire_lease(holder: str, seconds: float = LEASE_SECONDS) -> bool:
-    """Take or renew the sequencer lease (committed at once so other workers see it)."""
-    moment = now()
-    until = moment + dt.timedelta(seconds=seconds)
-    result = db.session.execute(update(ArchiveLease).where(
-        ArchiveLease.name == LEASE, (ArchiveLease.holder == holder) | (ArchiveLease.expires_at < moment),
-    ).values(holder=holder, expires_at=until))
-    if result.rowcount == 0:
-        try:
-            db.session.add(ArchiveLease(name=LEASE, holder=holder, expires_at=until))
-            db.session.flush()
-        except IntegrityError:
-            db.session.rollback()
-            return False
-    db.session.commit()
-    return True
+    """Take or renew the sequencer's lease (core.leases; committed at once so other workers see it)."""
+    return leases.acquire(LEASE, holder, seconds)
 
 
 def release_lease(holder: str) -> None:
-    db.session.execute(update(ArchiveLease).where(ArchiveLease.name == LEASE, ArchiveLease.holder == holder)
-                       .values(expires_at=now() - dt.timedelta(seconds=1)))
-    db.session.commit()
+    leases.release(LEASE, holder)
 
 
 def run(*, max_seconds: float = 0.9, batch: int = BATCH, holder: str | None = None) -> int:
@@ -261,7 +239,7 @@ def run(*, max_seconds: float = 0.9, batch: int = BATCH, holder: str | None = No
 
     Returns the number sealed, or -1 if another sequencer holds the lease.
     """
-    holder = holder or holder_id()
+    holder = holder or leases.holder_id()
     if not acquire_lease(holder):
         return -1
     sealed, started = 0, time.monotonic()

@@ -19,6 +19,7 @@ from core.audit import audit
 from core.clock import now
 from core.db import db
 from core.errors import Conflict
+from trading.models import Lot
 
 
 def withdraw_bid(*, bid: Bid, actor) -> Bid:
@@ -28,7 +29,6 @@ def withdraw_bid(*, bid: Bid, actor) -> Bid:
     :raises Conflict: the bid is not standing (already replaced or withdrawn)
     """
     from bidding.services.bonds import refund_due
-    from trading.models import Lot
 
     lot = db.session.get(Lot, bid.lot_id)
     at = now()
@@ -50,7 +50,6 @@ def confirm_bid(*, bid: Bid, actor) -> Bid:
 
     :raises DeadlinePassed, Conflict
     """
-    from trading.models import Lot
 
     hold_open(db.session.get(Lot, bid.lot_id), at=now())
     if bid.state != "submitted":
@@ -97,7 +96,6 @@ def collect_uploads(*, lot_id: int | None = None) -> dict:
     in time is reading chunks removed here.  A lot past its deadline but not closed yet (the close
     runs a little later, or an objection holds it) keeps its sessions until it is.
     """
-    from trading.models import Lot
 
     q = select(Upload).join(Lot, Lot.id == Upload.lot_id).where(Lot.bid_deadline <= now(),
                                                                 Lot.state.not_in(("published", "suspended")))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from bidding.chunks import READ
+from bidding.services.chunks import READ
 
 #: what the package check's small reads are served from (magic, length, manifest, signature)
 BLOCK = 64 * 1024

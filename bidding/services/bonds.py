@@ -30,6 +30,9 @@ from core.db import db
 from core.errors import Conflict, ValidationFailed
 from core.identity import validate_uscc
 from core.scheduler import schedule_task
+from trading import procedures
+from trading.models import Lot
+from trading.services import config_of, notify_agency
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +57,6 @@ def record_bond(*, actor, lot, amount: Decimal, method: str, payer_account: str,
     :raises BondRefused: over the cap, under the amount the tender asks, bad payer, bad method
     :raises Conflict: a bond is already recorded; DeadlinePassed; NotEligible
     """
-    from trading import procedures
-    from trading.services import config_of
 
     at = now()
     check_open(lot, at=at)
@@ -180,8 +181,6 @@ def mark_refunded(*, bond: BidBond, actor) -> BidBond:
 
 def check_refund(*, bond_id: int) -> str:
     """The timer: a bond still unrefunded when due is flagged (audit + the lot's agency notified)."""
-    from trading.models import Lot
-    from trading.services import notify_agency
 
     bond = db.session.get(BidBond, bond_id)
     if bond is None or bond.state != "refund_due":

@@ -16,6 +16,8 @@ import datetime as dt
 from core import keys as registry
 from core.errors import Conflict, ValidationFailed
 from core.models import Organisation
+from trading.models import Lot
+from trading.services import bidder_exclusions
 
 RULE_DEADLINE = ("电子招标投标办法 第二十七条 (投标截止时间前未完成投标文件传输的，视为撤回投标文件；"
                  "投标截止时间后送达的投标文件，电子招标投标交易平台应当拒收)")
@@ -69,7 +71,6 @@ def hold_open(lot, *, at: dt.datetime) -> None:
     from sqlalchemy import select
 
     from core.db import begin_writing, db
-    from trading.models import Lot
 
     begin_writing()
     held = db.session.execute(select(Lot.state, Lot.bid_deadline).where(Lot.id == lot.id)
@@ -81,7 +82,6 @@ def hold_open(lot, *, at: dt.datetime) -> None:
 
 def check_eligible(*, lot, organisation: Organisation | None, at: dt.datetime) -> None:
     """:raises NotEligible: the first reason this organisation may not bid, with its article"""
-    from trading.services import bidder_exclusions
 
     if organisation is None:
         raise NotEligible("bids are submitted on behalf of an organisation; your account has none",

@@ -23,6 +23,8 @@ from core.clock import now
 from core.db import db
 from core.errors import Conflict, Forbidden, NotFound
 from core.scheduler import schedule_task
+from trading import services as trading
+from trading.models import Lot
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +74,6 @@ def start_opening(*, lot_id: int) -> OpeningSession | None:
 
     Returns None when the lot is not ``bidding_closed`` (failed for too few bids, or already open).
     """
-    from trading import services as trading
 
     existing = db.session.get(OpeningSession, lot_id)
     if existing is not None:
@@ -104,7 +105,6 @@ def start_due_openings(*, limit: int = 100) -> dict[int, str]:
     """Catch up after a restart or a lost job: open every ``bidding_closed`` lot without a session,
     close overdue unseal windows and finish overdue confirmation windows."""
     from bidding.services import record
-    from trading.models import Lot
 
     ids = db.session.scalars(select(Lot.id).where(Lot.state == "bidding_closed").order_by(Lot.bid_deadline)
                              .limit(limit)).all()
@@ -177,7 +177,6 @@ def publish_list(*, lot_id: int, actor) -> OpeningSession:
 
 def open_window(*, lot_id: int, actor) -> OpeningSession:
     """Open the unseal window for the tender's ``decrypt_window_minutes``; the scheduler closes it."""
-    from trading.models import Lot
 
     session = session_of(lot_id, lock=True)
     require_stage(session, "listed", what="open the unseal window")

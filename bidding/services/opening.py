@@ -22,8 +22,8 @@ from typing import BinaryIO
 
 from sqlalchemy import select
 
-from bidding import container, custody, sealing
 from bidding.models import KeyShare, OpeningKey
+from bidding.package import container, custody, sealing
 from core import keys as registry
 from core.audit import audit
 from core.clock import now
@@ -31,6 +31,7 @@ from core.crypto import b64d
 from core.db import db
 from core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from core.models import Grant, User
+from trading.models import Lot
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,6 @@ class PackageRefused(ValidationFailed):
 # --- custody ------------------------------------------------------------------------------------
 
 def _lot_exists(lot_id: int) -> bool:
-    from trading.models import Lot
 
     return db.session.get(Lot, lot_id) is not None
 

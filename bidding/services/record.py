@@ -14,14 +14,14 @@ Both are RFC 8785 canonical JSON signed by the platform key (Ed25519), like rece
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 
-from bidding import container
 from bidding.models import Attendance, BidBond, OpeningRecord, OpeningSession, RecordResponse, Unsealing
+from bidding.package import container
+from bidding.package.records import RECORD_CONTEXT, confirm_message, digest_of
 from bidding.services.hall import require_stage, session_of, touch, unsealings
 from core import events
 from core import keys as registry
@@ -32,13 +32,14 @@ from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.keys import platform_keys
 from core.models import Organisation
 from core.scheduler import schedule_task
+from trading import services as trading
+from trading.models import Lot
+from trading.services.common import add_notice, lot_title
 
 RULE_RECORD = "电子招标投标办法 第三十二条 (开标记录公开)"
 RULE_OBJECTION = "招标投标法实施条例 第四十四条第三款 (对开标有异议的，应当在开标现场提出，当场答复并记录)"
 RULE_ABSENT = "政府采购货物和服务招标投标管理办法 第四十二条 (未参加开标的，视同认可开标结果)"
 #: what a platform signature and a bidder's confirmation sign, so neither can be replayed elsewhere
-RECORD_CONTEXT = b"ggzy-opening-record-v1\n"
-CONFIRM_CONTEXT = b"ggzy-opening-confirm-v1\n"
 FINISH_TASK = "bidding.finish_opening"
 
 
@@ -46,15 +47,6 @@ def _iso(moment: dt.datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-
-
-def digest_of(body: dict) -> str:
-    return hashlib.sha256(container.canonical(body)).hexdigest()
-
-
-def confirm_message(digest: str) -> bytes:
-    """The bytes a bidder signs to confirm the table with this digest (``ggzy bid confirm-record``)."""
-    return CONFIRM_CONTEXT + digest.encode()
 
 
 def _sign(lot_id: int, kind: str, body: dict) -> OpeningRecord:
@@ -79,8 +71,6 @@ def _bidder_rows(lot) -> list[dict]:
 
 def publish_table(*, session: OpeningSession, actor=None) -> OpeningRecord:
     """Sign and publish the opening table; the confirmation window starts (scheduler ends it)."""
-    from trading.models import Lot
-    from trading.services.common import add_notice, lot_title
 
     lot = db.session.get(Lot, session.lot_id)
     attended = sorted({a.organisation_id for a in db.session.scalars(
@@ -254,8 +244,6 @@ def finish(*, lot_id: int, actor=None) -> OpeningRecord | None:
 
 
 def _close(session: OpeningSession, answers: list[RecordResponse], bidders: set[int], actor) -> OpeningRecord:
-    from trading import services as trading
-    from trading.models import Lot
 
     table = record_of(session.lot_id, "table")
     responded = {r.organisation_id for r in answers}
@@ -289,19 +277,3 @@ def _response_json(r: RecordResponse, org: dict) -> dict:
     return {"bidder": org["name"], "uscc": org["uscc"], "kind": r.kind,
             "key_id": r.key_id or None, "signature": r.signature or None, "text": r.text or None,
             "answer": r.answer or None, "at": _iso(r.at), "answered_at": _iso(r.answered_at)}
-
-
-def verify_record(record: dict, platform_manifest: dict) -> None:
-    """Check a published record's platform signature offline (``{"body", "signature", "kid"}``).
-
-    :raises ValueError: unknown key or bad signature
-    """
-    entry = next((e for e in platform_manifest.get("signing", []) if e.get("kid") == record.get("kid")), None)
-    if entry is None:
-        raise ValueError(f"{record.get('kid')} is not one of the platform's keys")
-    try:
-        Ed25519PublicKey.from_public_bytes(container.b64d(entry["public_key"], length=32)).verify(
-            container.b64d(record["signature"], length=64), RECORD_CONTEXT + container.canonical(record["body"]))
-    except (InvalidSignature, container.PackageError, KeyError):
-        raise ValueError("the opening record's signature does not verify") from None
-

@@ -22,11 +22,11 @@ from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError, InvalidRequestError
 
-from bidding import receipts
-from bidding.chunks import READ, Chunk, ChunkError
 from bidding.models import Bid, Upload
+from bidding.package import receipts
 from bidding.services.body import Receiving
 from bidding.services.bonds import hold_again_for
+from bidding.services.chunks import READ, Chunk, ChunkError
 from bidding.services.eligibility import DeadlinePassed, check_eligible, check_open, hold_open
 from bidding.services.opening import PackageRefused, validate_package
 from bidding.services.uploads import (
@@ -46,6 +46,7 @@ from core.db import db
 from core.errors import Conflict
 from core.keys import platform_keys
 from core.storage import ChecksumMismatch, get_storage
+from trading.models import Lot
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,6 @@ def finish_upload(*, upload: Upload, actor, ip: str = "", user_agent: str = "") 
     :raises PackageRefused: not a valid package for this lot (电子招标投标办法 第二十六条)
     :raises NotEligible: blacklisted, operator affiliate, … (see eligibility)
     """
-    from trading.models import Lot
 
     if upload.state == "finished" and upload.bid_id is not None:
         return db.session.get(Bid, upload.bid_id), False

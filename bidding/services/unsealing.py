@@ -21,8 +21,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bidding import container, custody, sealing
 from bidding.models import Bid, KeyShare, OpeningSession, RemedyShare, Unsealing
+from bidding.package import container, custody, sealing
 from bidding.services.hall import RULE_FAILURE, require_stage, session_of, touch, unsealings
 from bidding.services.opening import rebuild_opening_key
 from core import events
@@ -33,6 +33,7 @@ from core.errors import Conflict, Forbidden, ValidationFailed
 from core.keys import platform_keys
 from core.storage import get_storage
 from core.storage.base import StorageError
+from trading.models import Lot
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +167,6 @@ def _failed(row: Unsealing, cause: str, detail: str, actor) -> None:
 
 
 def _unsealed(row: Unsealing, bid: Bid, result: sealing.Unsealed, files: dict, *, via: str, actor) -> None:
-    from trading.models import Lot
 
     lot = db.session.get(Lot, row.lot_id)
     schedule = (result.info or {}).get("schedule") or {}
@@ -198,7 +198,6 @@ def submit_remedy_share(*, lot_id: int, user, share_json: str) -> dict:
     :raises Forbidden: the user holds no share of this lot's key
     :raises ValidationFailed: not a share of this lot's key, or the wrong custodian's share
     """
-    from trading.models import Lot
 
     session = session_of(lot_id, lock=True)
     _require_open_window(session)

@@ -1,5 +1,5 @@
 """Upload sessions: a package declared by size and SHA-256, its chunks received at client-chosen
-offsets into the chunk area on disk (bidding/chunks.py), the status a resuming client asks for.
+offsets into the chunk area on disk (bidding/services/chunks.py), the status a resuming client asks for.
 
 Nothing here makes a bid: finishing an upload does (bidding.services.submission).  A session and its
 chunks are working state, not a record: they carry no event and are collected when the lot closes.
@@ -11,12 +11,13 @@ import uuid
 from flask import current_app
 from sqlalchemy import delete, select
 
-from bidding.chunks import ChunkArea, ChunkError
 from bidding.models import Bid, Upload
+from bidding.services.chunks import ChunkArea, ChunkError
 from bidding.services.eligibility import DeadlinePassed, check_eligible, check_open
 from core.clock import now
 from core.db import db
 from core.errors import ValidationFailed
+from trading.models import Lot
 
 #: a package is at least magic + length + manifest + signature
 MIN_PACKAGE = 8 + 4 + 2 + 64
@@ -119,7 +120,6 @@ def put_chunk(*, upload: Upload, offset: int, length: int | None, sha256: str, s
     :raises DeadlinePassed: the deadline has passed: nothing more is accepted
     :raises UploadError: bad length or hash, out of range, overlap, session finished
     """
-    from trading.models import Lot
 
     if upload.state != "open":
         raise UploadError("this upload is already finished", code="upload_finished", status=409)

@@ -22,6 +22,7 @@ from experts import composition
 from experts import selection as sel
 from experts.models import Draw, Specialty
 from experts.services import snapshot
+from trading.models import Lot
 
 logger = logging.getLogger(__name__)
 RULE_DRAW = "招标投标法实施条例 第四十六条; 政府采购货物和服务招标投标管理办法 第四十八条"
@@ -31,7 +32,6 @@ DRAWABLE_STATES = ("bidding_closed", "opening", "opened", "evaluating")
 
 
 def _lot(lot_id: int):
-    from trading.models import Lot
 
     return db.session.get(Lot, lot_id)
 

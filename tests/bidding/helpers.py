@@ -9,8 +9,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from bidding import container as c
-from bidding import custody, sealing
+from bidding.package import container as c
+from bidding.package import custody, sealing
 
 SEGMENT = 64 * 1024
 

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from bidding import container as c
-from bidding import sealing, services
+from bidding import services
+from bidding.package import container as c
+from bidding.package import sealing
 from core.events import commit
 from tests.bidding.factories import make_custodians, make_lot
 from tests.bidding.helpers import write_files

@@ -6,8 +6,9 @@ import hashlib
 import os
 from pathlib import Path
 
-from bidding import container as c
-from bidding import sealing, services
+from bidding import services
+from bidding.package import container as c
+from bidding.package import sealing
 from core.events import commit
 from tests.bidding.factories import make_bidder, make_custodians, make_lot
 from tests.bidding.helpers import write_files

@@ -5,8 +5,9 @@ import io
 
 import pytest
 
-from bidding import container as c
-from bidding import sealing, services
+from bidding import services
+from bidding.package import container as c
+from bidding.package import sealing
 from core import keys as registry
 from core.events import commit
 from tests.bidding.factories import make_bidder, make_custodians, make_lot
@@ -141,7 +142,7 @@ def test_wrong_roles_are_refused(client, world):
 
 
 def test_custodians_see_and_download_only_their_own_shares(client, world):
-    from bidding import custody
+    from bidding.package import custody
 
     seen = {}
     for slot, (token, key) in world["keepers"].items():

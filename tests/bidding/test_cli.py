@@ -10,10 +10,10 @@ from pathlib import Path
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from bidding import container as c
-from bidding import custody
-from bidding.cli import cli
-from bidding.tool import _save_private
+from bidding.package import container as c
+from bidding.package import custody
+from bidding.tool.actions import _save_private
+from bidding.tool.cli import cli
 from tests.bidding.helpers import Keys
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,8 +114,8 @@ def test_refusals_and_usage_errors(tmp_path):
 
 def test_platform_options_go_through_the_public_api(app, client, tmp_path, monkeypatch):
     """--platform for pack/inspect and custody fetch, routed into the test client."""
-    from bidding import cli as bid_cli
     from bidding import services
+    from bidding.tool import cli as bid_cli
     from core.events import commit
     from tests.bidding.factories import make_bidder, make_custodians, make_lot
     from tests.factories import token_for

@@ -86,3 +86,14 @@ def test_check_required_names_a_signal_nobody_receives(app):
     finally:
         signals.deadline_set.receivers.update(receivers)
     signals.check_required()  # registered again: nothing missing
+
+
+def test_ggzy_bidding_close_due_closes_what_the_scheduler_missed(app, ctx):
+    from bidding.cli import cli
+
+    lot = open_lot()
+    lot.bid_deadline = now() - dt.timedelta(minutes=5)
+    commit()
+    out = app.test_cli_runner().invoke(cli, ["close-due"])
+    assert out.exit_code == 0, out.output
+    assert f"lot {lot.id}: failed" in out.output and "1 lot(s) past the deadline" in out.output

@@ -16,10 +16,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from bidding import receipts
-from bidding.cli import cli as bid_cli
-from bidding.client import Client, SubmitError
 from bidding.models import Bid
+from bidding.package import receipts
+from bidding.tool.cli import cli as bid_cli
+from bidding.tool.client import Client, SubmitError
 from core.db import db
 from core.keys import platform_keys
 from core.storage import LocalStorage

@@ -5,9 +5,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import select
 
-from bidding import custody, services
-from bidding.container import raw_public
+from bidding import services
 from bidding.models import KeyShare, OpeningKey
+from bidding.package import custody
+from bidding.package.container import raw_public
 from core import events, identity
 from core.crypto import b64e
 from core.db import db

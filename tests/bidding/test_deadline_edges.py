@@ -12,8 +12,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bidding import services
-from bidding.chunks import ChunkArea
 from bidding.models import Bid, Upload
+from bidding.services.chunks import ChunkArea
 from bidding.services.eligibility import hold_open
 from core.clock import frozen, now
 from core.db import db

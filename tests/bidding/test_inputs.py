@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from bidding.metadata import author_metadata, collect_device
-from bidding.schedule import ScheduleError, load_schedule, to_decimal
+from bidding.package.metadata import author_metadata, collect_device
+from bidding.package.priced_schedule import ScheduleError, load_schedule, to_decimal
 
 
 def _csv(tmp_path, text: str, encoding: str = "utf-8"):

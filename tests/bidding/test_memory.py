@@ -10,8 +10,8 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from bidding import container as c
-from bidding import sealing
+from bidding.package import container as c
+from bidding.package import sealing
 from tests.bidding.helpers import Keys
 
 MiB = 1024 * 1024

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from bidding.models import Bid, BidBond, OpeningSession, Unsealing
-from bidding.services.record import confirm_message, verify_record
+from bidding.package.records import confirm_message, verify_record
 from core.clock import frozen
 from core.db import db
 from core.events import OutboxEvent
@@ -31,7 +31,7 @@ def _events(lot_id: int) -> list[str]:
 
 
 def _sign(bidder, digest: str) -> dict:
-    from bidding import container as c
+    from bidding.package import container as c
 
     return {"key_id": c.key_id("ed25519", c.raw_public(bidder.sign)),
             "signature": c.b64e(bidder.sign.sign(confirm_message(digest)))}
@@ -199,8 +199,8 @@ def test_timeout_revokes_and_platform_failure_withdraws_with_refund(app, client,
 
 
 def test_remedy_two_custodians_unseal_the_failed_bids(app, client, ctx, tmp_path):
-    from bidding import custody
     from bidding.models import KeyShare, RemedyShare
+    from bidding.package import custody
     from tests.factories import bearer, token_for
 
     world = make_opening(remedy=True)
@@ -235,8 +235,8 @@ def test_remedy_two_custodians_unseal_the_failed_bids(app, client, ctx, tmp_path
 def test_remedy_shares_that_do_not_rebuild_the_key_are_dropped(app, client, ctx, tmp_path):
     import json as _json
 
-    from bidding import custody
     from bidding.models import KeyShare, RemedyShare
+    from bidding.package import custody
     from tests.factories import bearer, token_for
 
     world = make_opening(remedy=True)
@@ -258,8 +258,8 @@ def test_remedy_shares_that_do_not_rebuild_the_key_are_dropped(app, client, ctx,
 
 
 def test_remedy_refused_when_the_tender_has_no_plan(app, client, ctx, tmp_path):
-    from bidding import custody
     from bidding.models import KeyShare
+    from bidding.package import custody
 
     world = make_opening(remedy=False)
     add_bidders(client, world, tmp_path, 3, bond=False)

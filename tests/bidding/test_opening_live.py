@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 
 from bidding import services
-from bidding.cli import cli as bid_cli
+from bidding.tool.cli import cli as bid_cli
 from core.clock import now
 from core.db import db
 from core.events import commit

@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bidding import container as c
-from bidding import custody, sealing
+from bidding.package import container as c
+from bidding.package import custody, sealing
 from tests.bidding.helpers import SEGMENT, Keys, make_package, resign, split, unseal_bytes
 
 KEYS = Keys()

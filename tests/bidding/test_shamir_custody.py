@@ -8,8 +8,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bidding import custody, shamir
-from bidding.container import raw_public
+from bidding.package import custody, shamir
+from bidding.package.container import raw_public
 
 
 @settings(max_examples=80, deadline=None)

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from bidding import receipts
 from bidding.models import Bid
+from bidding.package import receipts
 from core.db import db
 from core.keys import platform_keys
 from tests.bidding.submitting import new_bidder, open_lot, package, sha

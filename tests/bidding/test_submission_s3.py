@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from bidding import receipts
 from bidding.models import Bid
+from bidding.package import receipts
 from core.db import db
 from core.keys import platform_keys
 from core.storage import S3Storage

@@ -9,9 +9,9 @@ import stat
 import pytest
 from sqlalchemy import func, select
 
-from bidding import receipts
-from bidding.client import Client
 from bidding.models import Bid
+from bidding.package import receipts
+from bidding.tool.client import Client
 from core.clock import frozen, now
 from core.db import db
 from core.events import commit
@@ -120,7 +120,7 @@ class _Response:
 
 
 class _FlaskSession:
-    """Enough of requests.Session for bidding.client.Client, over Flask's test client; logs paths."""
+    """Enough of requests.Session for bidding.tool.client.Client, over Flask's test client; logs paths."""
 
     def __init__(self, client):
         self.client, self.headers, self.paths = client, {}, []
@@ -165,8 +165,8 @@ def test_ggzy_bid_submit_resumes_an_upload_a_dropped_run_left_and_withdraws(app,
 
     from click.testing import CliRunner
 
-    import bidding.client
-    from bidding.cli import cli as bid_cli
+    import bidding.tool.client
+    from bidding.tool.cli import cli as bid_cli
 
     lot, bidder = open_lot(), new_bidder()
     data = package(tmp_path, lot, bidder, size=2_500_000)
@@ -178,7 +178,7 @@ def test_ggzy_bid_submit_resumes_an_upload_a_dropped_run_left_and_withdraws(app,
         "POST", f"/api/bidding/lots/{lot.id}/uploads", json={"size": len(data), "sha256": sha(data)})
     Client("http://localhost", bidder.token, session=http).put_chunk(first["id"], 0, data[:mib])
     http.paths.clear()
-    monkeypatch.setattr(bidding.client, "Client",
+    monkeypatch.setattr(bidding.tool.client, "Client",
                         lambda base, token, **kw: Client(base, token, session=http, **kw))
     out = tmp_path / "r.json"
     run = CliRunner().invoke(bid_cli, ["submit", str(path), "--lot", str(lot.id), "--platform", "http://localhost",
@@ -230,9 +230,9 @@ def test_the_bidder_tool_names_a_wrong_platform_instead_of_crashing(app, ctx, tm
 
     from click.testing import CliRunner
 
-    import bidding.client
-    from bidding.cli import cli as bid_cli
-    from bidding.client import SubmitError
+    import bidding.tool.client
+    from bidding.tool.cli import cli as bid_cli
+    from bidding.tool.client import SubmitError
 
     path = tmp_path / "p.bid"
     path.write_bytes(b"x" * 100)
@@ -246,7 +246,7 @@ def test_the_bidder_tool_names_a_wrong_platform_instead_of_crashing(app, ctx, tm
         Client("http://localhost", "t", session=_WebPage()).submit(1, path)
     assert err.value.code == "bad_response" and "--platform" in err.value.detail
     real = Client
-    monkeypatch.setattr(bidding.client, "Client", lambda base, token, **kw: real(base, token, session=_WebPage()))
+    monkeypatch.setattr(bidding.tool.client, "Client", lambda base, token, **kw: real(base, token, session=_WebPage()))
     for args in (["submit", str(path), "--lot", "1"], ["withdraw", "1"]):
         got = run(bid_cli, [*args, "--platform", "http://localhost", "--token", "t"])
         assert got.exit_code == 1 and "bad_response" in got.output and isinstance(got.exception, SystemExit), got.output
@@ -272,15 +272,15 @@ def test_ggzy_bid_confirm_re_confirms_after_an_amendment(app, client, ctx, tmp_p
 
     from click.testing import CliRunner
 
-    import bidding.client
-    from bidding.cli import cli as bid_cli
+    import bidding.tool.client
+    from bidding.tool.cli import cli as bid_cli
     from tests.bidding.test_submission_browser import _amend
 
     lot, bidder = open_lot(), new_bidder()
     bid = submit(client, bidder, lot.id, package(tmp_path, lot, bidder)).get_json()
     _amend(lot)
     http = _FlaskSession(client)
-    monkeypatch.setattr(bidding.client, "Client", lambda base, token, **kw: Client(base, token, session=http, **kw))
+    monkeypatch.setattr(bidding.tool.client, "Client", lambda base, token, **kw: Client(base, token, session=http, **kw))
     args = ["confirm", str(bid["id"]), "--platform", "http://localhost", "--token", bidder.token]
     done = CliRunner().invoke(bid_cli, args)
     assert done.exit_code == 0, done.output

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import delete, func, select, update
 
 from bidding import services
-from bidding.chunks import ChunkArea, ChunkError
 from bidding.models import Bid, Upload
+from bidding.services.chunks import ChunkArea, ChunkError
 from core.db import db
 from tests.bidding.submitting import finish, new_bidder, open_lot, package, put_chunk, sha, start, upload_all
 

@@ -5,8 +5,8 @@ import hashlib
 import itertools
 import json
 
-from bidding import container as c
-from bidding import custody, sealing
+from bidding.package import container as c
+from bidding.package import custody, sealing
 from tests.bidding import vector_gen
 
 EXPECTED = json.loads((vector_gen.HERE / "expected.json").read_text())

@@ -5,7 +5,7 @@ after a deliberate format change; the tests regenerate in a temporary directory 
 byte for byte, so any unintended change to the format shows up as a failing test.
 
 Every random value is drawn from :class:`SeededRandom` (SHAKE-256 of a fixed seed) through the
-``random=`` test hook of :func:`bidding.sealing.pack`; the draws are written to ``expected.json``
+``random=`` test hook of :func:`bidding.package.sealing.pack`; the draws are written to ``expected.json``
 in order so a third-party implementation can reproduce the package without our generator.
 """
 from __future__ import annotations
@@ -17,9 +17,9 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from bidding import container as c
-from bidding import custody, sealing
-from bidding.schedule import load_schedule
+from bidding.package import container as c
+from bidding.package import custody, sealing
+from bidding.package.priced_schedule import load_schedule
 
 HERE = Path(__file__).parent / "vectors" / "v1"
 SEED = b"ggzy package format v1 test vector"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitoring.simulate import simulate
+from monitoring.engine.simulate import simulate
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from monitoring.market import Market
-from monitoring.table import from_columns
+from monitoring.engine.market import Market
+from monitoring.engine.table import from_columns
 
 
 def lot_rows(tender: str, bids: list[dict]) -> dict[str, list]:

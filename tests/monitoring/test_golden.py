@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from monitoring import export
 from monitoring.cli import cli
-from monitoring.io import read_ocds
-from monitoring.market import Market
-from monitoring.simulate import Simulator
+from monitoring.engine import export
+from monitoring.engine.io import read_ocds
+from monitoring.engine.market import Market
+from monitoring.engine.simulate import Simulator
 
 DATA = Path(__file__).parent / "data"
 
@@ -68,7 +68,7 @@ def test_fast_json_lines_equal_encoded_records(market_files):
     """The column-wise writer of unflagged tenders writes exactly the encoded records."""
     import msgspec
 
-    from monitoring.io import read_bids_csv
+    from monitoring.engine.io import read_bids_csv
 
     m = Market(read_bids_csv(market_files / "bids.csv")).analyse()
     enc = msgspec.json.Encoder().encode
@@ -78,7 +78,7 @@ def test_fast_json_lines_equal_encoded_records(market_files):
 
 
 def test_column_rounding_equals_python_round():
-    from monitoring.market import _r_list
+    from monitoring.engine.market import _r_list
 
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(0, 1, 20_000) * 10.0 ** rng.integers(-8, 9, 20_000),

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from monitoring import screens
-from monitoring.io import InputError, parse_date, read_bids_csv, read_ocds
-from monitoring.table import from_columns
+from monitoring.engine import screens
+from monitoring.engine.io import InputError, parse_date, read_bids_csv, read_ocds
+from monitoring.engine.table import from_columns
 
 
 def _write(tmp_path, text, name="bids.csv"):

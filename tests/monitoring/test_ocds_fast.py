@@ -1,6 +1,6 @@
 """The fast OCDS paths read every release exactly as the generic ``json.loads`` path does.
 
-``monitoring.ocds_fast`` decodes a line with a strict schema and moves its columns at once
+``monitoring.engine.ocds_fast`` decodes a line with a strict schema and moves its columns at once
 when the release is clean, falls back to a lenient schema read bid by bid otherwise, and
 leaves what msgspec refuses to ``json.loads``.  Each odd release below must give the same
 rows, codes and warnings through :func:`read_ocds` as through the generic code alone, and
@@ -16,7 +16,7 @@ import json
 import numpy as np
 import pytest
 
-from monitoring.io import OcdsColumns, WarningLog, _part_table, _release_rows, read_ocds
+from monitoring.engine.io import OcdsColumns, WarningLog, _part_table, _release_rows, read_ocds
 
 
 def _release(ocid: str = "ocds-1") -> dict:

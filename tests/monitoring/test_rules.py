@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from monitoring.docsim import simhash
-from monitoring.simulate import copied_text_pair
+from monitoring.engine.docsim import simhash
+from monitoring.engine.simulate import copied_text_pair
 from tests.monitoring.helpers import lot_rows, scan_lots
 
 EVIDENCE_FLAGS = {"ART40_1", "ART40_2", "ART40_3", "ART40_4", "ART40_5", "ART40_6", "ART34",

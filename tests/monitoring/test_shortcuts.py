@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from monitoring import screens
-from monitoring.patterns import _by_firm_then_meetings
-from monitoring.scoring import round_list
-from monitoring.table import sort_order
+from monitoring.engine import screens
+from monitoring.engine.patterns import _by_firm_then_meetings
+from monitoring.engine.scoring import round_list
+from monitoring.engine.table import sort_order
 
 
 @pytest.mark.parametrize("seed", range(40))

@@ -9,10 +9,10 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from monitoring.evaluate import evidence_metrics, group_metrics, price_metrics
-from monitoring.market import Market
-from monitoring.simulate import EVIDENCE_KINDS, PRICE_KINDS
-from monitoring.table import from_columns
+from monitoring.engine.evaluate import evidence_metrics, group_metrics, price_metrics
+from monitoring.engine.market import Market
+from monitoring.engine.simulate import EVIDENCE_KINDS, PRICE_KINDS
+from monitoring.engine.table import from_columns
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_clean_lots_rarely_alert(analysed, small_market):
 
 
 def test_scores_and_flags_are_well_formed(analysed):
-    from monitoring.scoring import FLAG_CODES
+    from monitoring.engine.scoring import FLAG_CODES
 
     _, tenders, groups = analysed
     for rec in tenders.values():

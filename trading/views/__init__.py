@@ -7,14 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, flash, redirect
-from flask_babel import gettext as _
-from markupsafe import Markup, escape
+from flask import Blueprint
 
 from core.calendar import SHANGHAI
-from core.db import db
-from core.errors import DomainError
-from core.events import commit
 
 bp = Blueprint("trading_pages", __name__, template_folder="../templates")
 
@@ -28,25 +23,6 @@ def beijing_time(moment: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str
 @bp.app_template_filter("yuan")
 def yuan(amount) -> str:
     return f"¥{amount:,.2f}" if amount is not None else "—"
-
-
-def act(fn, *, done: str, back: str):
-    """Run one service call and commit; a refusal is rolled back and flashed with its rule."""
-    try:
-        fn()
-        commit()
-        flash(done)
-    except DomainError as err:
-        db.session.rollback()
-        flash(refusal(err))
-    return redirect(back)
-
-
-def refusal(err: DomainError) -> Markup:
-    text = escape(err.detail or err.code)
-    if err.rule:
-        text += Markup(" <span class='small'>（{}）</span>").format(err.rule)
-    return Markup("<span role='alert' data-error='{}'>{}: {}</span>").format(err.code, _("Refused"), text)
 
 
 from trading.views import agency, portal, supervisor  # noqa: E402,F401  (routes register on bp)

@@ -11,12 +11,13 @@ from core.db import db
 from core.errors import DomainError
 from core.events import commit
 from core.models import Organisation
+from core.pages import act, refusal
 from core.permissions import _r, declare, permission
 from trading import procedures, services
 from trading.models import Lot, Objection
 from trading.permissions import TENDEREE
 from trading.schemas import AmendmentUploadSchema, ProjectCreateSchema
-from trading.views import act, bp, refusal
+from trading.views import bp
 
 declare("trading.pages.agency_lot", _r(description="agency console page of one lot", **TENDEREE))
 

@@ -7,12 +7,13 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from core.db import db
+from core.pages import act
 from core.permissions import permission
 from trading import procedures, services
 from trading.models import Lot
 from trading.permissions import OPERATIONS  # noqa: F401  (declares the operations)
 from trading.schemas import NoticeQuerySchema
-from trading.views import act, bp
+from trading.views import bp
 
 PAGE_SIZE = 20
 

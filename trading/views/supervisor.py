@@ -10,12 +10,13 @@ from sqlalchemy import select
 from core.clock import now
 from core.db import db
 from core.errors import DomainError, ValidationFailed
+from core.pages import act
 from core.permissions import permission
 from trading import services
 from trading.fsm import LotState
 from trading.models import BlacklistEntry, Lot
 from trading.schemas import BlacklistCreateSchema
-from trading.views import act, bp
+from trading.views import bp
 
 
 @bp.get("/supervisor")

@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse import csgraph
 
-from monitoring.table import BidTable, isin_sorted, unique
+from monitoring.engine.table import BidTable, isin_sorted, unique
 
 logger = logging.getLogger(__name__)
 

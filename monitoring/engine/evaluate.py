@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from monitoring.io import InputError
-from monitoring.scoring import ALERT_THRESHOLD
-from monitoring.simulate import EVIDENCE_KINDS, PRICE_KINDS
+from monitoring.engine.io import InputError
+from monitoring.engine.scoring import ALERT_THRESHOLD
+from monitoring.engine.simulate import EVIDENCE_KINDS, PRICE_KINDS
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from bidding.container import (
+from bidding.package.container import (
     AEAD_NAME,
     FORMAT,
     MAX_SEGMENT,

@@ -13,9 +13,9 @@ import logging
 import numpy as np
 from sklearn.ensemble import RandomForestClassifier
 
-from monitoring import features
-from monitoring.io import InputError
-from monitoring.table import BidTable
+from monitoring.engine import features
+from monitoring.engine.io import InputError
+from monitoring.engine.table import BidTable
 
 logger = logging.getLogger(__name__)
 

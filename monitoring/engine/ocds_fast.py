@@ -13,7 +13,7 @@ schemas skip the unused fields while decoding, in three tiers:
    the generic path's checks and warnings (:meth:`Reader._lenient`);
 3. a line msgspec refuses (or a release package) makes :meth:`Reader.release` return False
    *before anything is recorded*, and the caller reads it with ``json.loads`` and the
-   tolerant generic code (:func:`monitoring.io._release_rows`).
+   tolerant generic code (:func:`monitoring.engine.io._release_rows`).
 
 All tiers give the same rows, codes and warnings for the same release
 (``tests/monitoring/test_ocds_fast.py`` checks each odd case against the generic code).
@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from monitoring.io import OcdsColumns, WarningLog, parse_date, parse_float
+from monitoring.engine.io import OcdsColumns, WarningLog, parse_date, parse_float
 
 _S = {"gc": False, "omit_defaults": False}
 

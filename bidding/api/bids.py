@@ -1,15 +1,15 @@
-"""Bidding JSON API: opening keys, custodians' shares, the package check, uploads, bids, receipts,
-bonds.  Thin (STYLE habit 3): parse, one service call, commit, serialise."""
+"""Bidding JSON API, the way in: opening keys, custodians' shares, the package check, uploads, bids,
+receipts, bonds.  Thin (STYLE habit 3): parse, one service call, commit, serialise."""
 from __future__ import annotations
 
 import re
 
 from flask import current_app, g, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from bidding import schemas as s
 from bidding import services
+from bidding.api.blueprint import blp
 from bidding.models import Bid, BidBond, KeyShare, Upload
 from bidding.permissions import OPERATIONS  # noqa: F401  (declares the operations)
 from core.db import db
@@ -18,8 +18,6 @@ from core.events import commit
 from core.permissions import PARAM_MODELS, permission
 from trading.models import Lot
 
-blp = Blueprint("bidding", __name__, url_prefix="/api/bidding",
-                description="Sealed bid packages and opening-key custody")
 PARAM_MODELS.setdefault("lot_id", Lot)
 PARAM_MODELS["share_id"] = KeyShare
 PARAM_MODELS["upload_id"] = Upload
@@ -201,7 +199,7 @@ class BidItem(MethodView):
 
 @blp.route("/bids/<int:bid_id>/receipt")
 class BidReceipt(MethodView):
-    @permission("bidding.receipts.read")
+    @permission("bidding.package.receipts.read")
     @blp.response(200, s.ReceiptSchema)
     def get(self, bid_id):
         """The receipt exactly as issued; verify it with ``ggzy bid verify-receipt``."""
@@ -270,4 +268,3 @@ class BondRefunded(MethodView):
         commit()
         return bond
 
-from bidding import api_opening  # noqa: E402,F401  (the opening hall's routes on this blueprint)

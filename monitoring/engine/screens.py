@@ -1,4 +1,4 @@
-"""Price screens per tender, vectorised over a sorted :class:`~monitoring.table.BidTable`.
+"""Price screens per tender, vectorised over a sorted :class:`~monitoring.engine.table.BidTable`.
 
 Screens (Imhof, Huber; García Rodríguez et al. 2022) describe the shape of one tender's bid
 distribution.  Cartels compress cover bids around a chosen level and leave a gap under the
@@ -15,7 +15,7 @@ import logging
 
 import numpy as np
 
-from monitoring.table import BidTable
+from monitoring.engine.table import BidTable
 
 logger = logging.getLogger(__name__)
 

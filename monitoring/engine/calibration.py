@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from monitoring import datasets, screens
-from monitoring.model import tender_labels
-from monitoring.table import from_columns
+from monitoring.engine import datasets, screens
+from monitoring.engine.supervised import tender_labels
+from monitoring.engine.table import from_columns
 
 logger = logging.getLogger(__name__)
 

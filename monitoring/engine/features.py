@@ -15,8 +15,8 @@ from itertools import combinations
 
 import numpy as np
 
-from monitoring import screens
-from monitoring.table import BidTable
+from monitoring.engine import screens
+from monitoring.engine.table import BidTable
 
 logger = logging.getLogger(__name__)
 

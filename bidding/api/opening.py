@@ -1,7 +1,7 @@
 """Opening-hall API (不见面开标): the hall's state and live stream, sign-in, the host's steps,
 unsealing, the remedy, and the opening record with confirmations and objections.
 
-Registered on the bidding blueprint (imported at the end of bidding/api.py).  Thin: parse, one
+Routes on the bidding blueprint (bidding/api/blueprint.py).  Thin: parse, one
 service call, commit, serialise.
 """
 from __future__ import annotations
@@ -10,10 +10,10 @@ from flask import Response, current_app, g, request, stream_with_context
 from flask.views import MethodView
 
 from bidding import schemas as s
-from bidding.api import blp
-from bidding.live import event_stream
+from bidding.api.blueprint import blp
 from bidding.models import RecordResponse
 from bidding.services import hall, record, unsealing
+from bidding.services.live import event_stream
 from core.db import db
 from core.errors import ValidationFailed
 from core.events import commit

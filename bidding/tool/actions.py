@@ -18,10 +18,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from bidding import container as c
-from bidding import sealing
-from bidding.metadata import author_metadata, collect_device
-from bidding.schedule import load_schedule
+from bidding.package import container as c
+from bidding.package import sealing
+from bidding.package.metadata import author_metadata, collect_device
+from bidding.package.priced_schedule import load_schedule
 
 logger = logging.getLogger(__name__)
 

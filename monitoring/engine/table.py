@@ -21,23 +21,6 @@ IDENTITY_COLUMNS = (
 )
 
 
-class Factorizer:
-    """Map strings to dense integer codes (first seen = 0), keeping the strings once."""
-
-    def __init__(self) -> None:
-        self.index: dict[str, int] = {}
-        self.values: list[str] = []
-
-    def code(self, value: str) -> int:
-        """Return the code of ``value``, registering it when new."""
-        idx = self.index.get(value)
-        if idx is None:
-            idx = len(self.values)
-            self.index[value] = idx
-            self.values.append(value)
-        return idx
-
-
 @dataclass
 class BidTable:
     """One row a bid.  ``attrs`` maps identity column -> int codes (-1 = missing)."""
@@ -168,7 +151,8 @@ def factorize(values: list, missing: bool = False, all_str: bool = False) -> tup
 
     ``str(v)`` is applied to non-strings (``all_str``: the caller guarantees there are none);
     with ``missing`` True, ``None`` and ``""`` get -1.
-    Equivalent to :class:`Factorizer` over the values, several times faster at 10⁶ rows.
+    Codes in order of first appearance, as a dictionary-based factorizer would give, several times
+    faster at 10⁶ rows.
     """
     n = len(values)
     if not all_str and not all(type(v) is str for v in values):

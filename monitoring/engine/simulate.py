@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from monitoring import docsim
+from monitoring.engine import docsim
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ class Simulator:
 
     def generate(self) -> Market:
         """Competitive lots first, then the planted cartels overwrite chosen lots."""
-        from monitoring import plant  # cartel logic lives in its own module
+        from monitoring.engine import plant  # cartel logic lives in its own module
 
         cells = self._cell_members()
         rings = plant.choose_rings(self, cells)

@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from bidding import shamir
-from bidding.container import PackageError, b64d, b64e, key_id, raw_public
+from bidding.package import shamir
+from bidding.package.container import PackageError, b64d, b64e, key_id, raw_public
 
 THRESHOLD, SHARES = 2, 3
 SHARE_INFO = b"ggzy-custody-v1 share"

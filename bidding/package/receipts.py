@@ -16,7 +16,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from bidding.container import canonical
+from bidding.package.container import canonical
 
 CONTEXT = b"ggzy-bid-receipt-v1\n"
 TYPE = "ggzy.bid_receipt"

@@ -12,7 +12,7 @@ import struct
 import unicodedata
 from pathlib import Path
 
-from bidding.container import PackageError, b64d, b64e, canonical, parse_canonical
+from bidding.package.container import PackageError, b64d, b64e, canonical, parse_canonical
 
 MAX_HEADER = 64 * 1024
 MAX_INFO = 16 * 1024 * 1024

@@ -1,6 +1,6 @@
 """Analyse a whole market once, then score new lots against it.
 
-:class:`Market` runs every detector over a :class:`~monitoring.table.BidTable` and keeps
+:class:`Market` runs every detector over a :class:`~monitoring.engine.table.BidTable` and keeps
 what a later lot needs (screen distributions, groups, firms' legal representatives), so the
 alert path can score one newly opened lot in milliseconds without re-reading the market.
 """
@@ -15,8 +15,8 @@ from collections.abc import Iterator
 import msgspec
 import numpy as np
 
-from monitoring import graph, patterns, rules, scoring, screens
-from monitoring.table import BidTable, from_columns, unique
+from monitoring.engine import graph, patterns, rules, scoring, screens
+from monitoring.engine.table import BidTable, from_columns, unique
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 GROUP_FLAG_AT = 0.4
 
 
-#: column-wise :func:`_r` (see :func:`monitoring.scoring.round_list`)
+#: column-wise :func:`_r` (see :func:`monitoring.engine.scoring.round_list`)
 _r_list = scoring.round_list
 
 
@@ -35,7 +35,7 @@ def _r(x: float) -> float | None:
 
 
 class Market:
-    """An analysed market.  ``model`` (optional) is a fitted :class:`monitoring.model.Calibrator`
+    """An analysed market.  ``model`` (optional) is a fitted :class:`monitoring.engine.supervised.Calibrator`
     that replaces the hand-set screen/pattern weights by a trained probability."""
 
     def __init__(self, table: BidTable, *, seed: int = 0, model=None) -> None:

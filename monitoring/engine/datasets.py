@@ -11,8 +11,8 @@ import csv
 import logging
 from pathlib import Path
 
-from monitoring.io import InputError, parse_float
-from monitoring.table import BidTable, from_columns
+from monitoring.engine.io import InputError, parse_float
+from monitoring.engine.table import BidTable, from_columns
 
 logger = logging.getLogger(__name__)
 

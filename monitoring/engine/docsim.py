@@ -49,16 +49,6 @@ def simhash(text: str) -> str:
     return f"{value:016x}"
 
 
-def is_simhash(value: str) -> bool:
-    """True when ``value`` looks like a 64-bit SimHash (16 hex digits)."""
-    return bool(_HEX16.match(value))
-
-
-def hamming(a: str, b: str) -> int:
-    """Bit distance between two hex SimHashes."""
-    return (int(a, 16) ^ int(b, 16)).bit_count()
-
-
 def to_uint64(values: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(uint64 SimHash per value, bool mask of values that are SimHashes).
 

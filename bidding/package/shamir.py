@@ -8,7 +8,7 @@ the textbook one (the AES field, polynomial x⁸+x⁴+x³+x+1, generator 3), as 
 
 A share is ``(x, y)`` with ``x`` in 1…255 and ``y`` as long as the secret.  Fewer than ``threshold``
 shares reveal nothing about the secret (information-theoretically), *and* combining them yields a
-wrong value without any error: callers must check the result (``bidding.custody`` compares the
+wrong value without any error: callers must check the result (``bidding.package.custody`` compares the
 rebuilt key's public half with the registered one).
 """
 from __future__ import annotations

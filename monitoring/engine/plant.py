@@ -13,7 +13,7 @@ import logging
 
 import numpy as np
 
-from monitoring import simulate as sim_mod
+from monitoring.engine import simulate as sim_mod
 
 logger = logging.getLogger(__name__)
 

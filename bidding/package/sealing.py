@@ -27,9 +27,9 @@ from typing import BinaryIO
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from bidding import container as c
-from bidding import payload as pl
-from bidding.manifest import check_manifest, hash_device, recipient
+from bidding.package import container as c
+from bidding.package import payload as pl
+from bidding.package.manifest import check_manifest, hash_device
 
 logger = logging.getLogger(__name__)
 
@@ -271,10 +271,6 @@ def _decrypt_into(parser: pl.RecordParser, stream: BinaryIO, m: dict, key: bytes
     for piece in plain:
         parser.feed(piece)
     parser.finish()
-
-
-def opening_recipient(manifest: dict) -> dict:
-    return recipient(manifest["recipients"], "opening")
 
 
 def iter_files(root: Path) -> Iterable[Path]:

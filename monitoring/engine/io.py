@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from monitoring.table import IDENTITY_COLUMNS, BidTable, CodeBook, from_columns
+from monitoring.engine.table import IDENTITY_COLUMNS, BidTable, CodeBook, from_columns
 
 logger = logging.getLogger(__name__)
 
@@ -253,7 +253,6 @@ def _finish(cols: dict[str, list], log: WarningLog, path: Path | str) -> BidTabl
     return from_columns(cols, warnings, all_str=True)
 
 
-# ----------------------------------------------------------------------------- OCDS
 def iter_jsonl(path: Path) -> Iterator[tuple[int, str]]:
     """Non-empty lines with their numbers (a whole-file JSON package is one 'line')."""
     with _open_text(path) as fh:
@@ -306,8 +305,8 @@ def _release_date(release: dict) -> float | None:
 class OcdsColumns:
     """The bid rows read from OCDS lines, in typed ``array.array`` buffers (numpy takes them
     without a conversion pass): numbers (NaN for a missing date or estimate), and ids and
-    contacts as codes of :class:`~monitoring.table.CodeBook`, coded while reading (the codes
-    :func:`~monitoring.table.factorize` gives the same strings in row order)."""
+    contacts as codes of :class:`~monitoring.engine.table.CodeBook`, coded while reading (the codes
+    :func:`~monitoring.engine.table.factorize` gives the same strings in row order)."""
 
     def __init__(self) -> None:
         self.books = {"tender_id": CodeBook(), "bidder_id": CodeBook(),
@@ -391,7 +390,7 @@ def read_ocds(path: str | Path, progress: Callable[[int], None] | None = None,
               parallel: bool | None = None) -> BidTable:
     """Read OCDS compiled releases, one per line (also accepts a release package file).
 
-    Each line is first decoded by :mod:`monitoring.ocds_fast` (msgspec, only the fields the
+    Each line is first decoded by :mod:`monitoring.engine.ocds_fast` (msgspec, only the fields the
     scan uses); a line that does not fit that schema (odd types, a release package, not
     JSON for msgspec) goes through the tolerant ``json.loads`` path, so both paths give the
     same rows and warnings.  A big file (``parallel`` None: ≥ :data:`PARALLEL_MIN_BYTES` on
@@ -446,7 +445,7 @@ def _map_file(path: Path) -> mmap.mmap | bytes:
         raise InputError(f"cannot open {path}: {exc.strerror or exc}") from exc
 
 
-_CHILD = ("import pickle, sys; from monitoring.io import _ocds_part; "
+_CHILD = ("import pickle, sys; from monitoring.engine.io import _ocds_part; "
           "sys.stdout.buffer.write(pickle.dumps(_ocds_part(sys.argv[1], int(sys.argv[2])), protocol=5))")
 
 
@@ -483,7 +482,7 @@ def _ocds_part_rows(data: bytes | mmap.mmap, progress: Callable[[int], None] | N
                     start: int = 0, stop: int | None = None) -> dict:
     """The rows of the lines in ``data[start:stop]`` as :meth:`OcdsColumns.arrays` (with the
     warnings, the number of JSON lines and the number of lines, numbered from 1)."""
-    from monitoring import ocds_fast
+    from monitoring.engine import ocds_fast
 
     cols = OcdsColumns()
     log = WarningLog()

@@ -17,8 +17,8 @@ from types import MappingProxyType
 
 import numpy as np
 
-from monitoring import docsim
-from monitoring.table import BidTable, isin_sorted, unique
+from monitoring.engine import docsim
+from monitoring.engine.table import BidTable, isin_sorted, unique
 
 logger = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from collections import defaultdict
 import networkx as nx
 import numpy as np
 
-from monitoring.rules import Findings, shared_values
-from monitoring.table import BidTable, isin_sorted, unique
+from monitoring.engine.rules import Findings, shared_values
+from monitoring.engine.table import BidTable, isin_sorted, unique
 
 logger = logging.getLogger(__name__)
 
