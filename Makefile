@@ -33,8 +33,10 @@ test: setup
 bench: setup
 	$(PY) bench/run.py
 
+# One checker a line: ruff (style, bugs), deptry (pyproject.toml declares what the code imports).
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/deptry .
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache tests/artifacts
