@@ -33,9 +33,12 @@ test: setup
 bench: setup
 	$(PY) bench/run.py
 
+# One checker a line: ruff (style, bugs), import-linter (the layers, pyproject.toml), deptry (pyproject.toml
+# declares what the code imports).
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/deptry .
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache tests/artifacts

@@ -2,11 +2,14 @@
 
 The root ``ggzy`` command registers :data:`cli` with ``root.add_command(monitoring.cli.cli)``.
 Exit codes: 0 done, 2 unusable input (missing file, missing column, not JSON), 1 other
-failures.  A progress bar is shown only when stderr is a terminal.
+failures (also a feature whose extra is not installed: ``--train`` and ``evaluate`` need
+``ggzy[train]``).  A progress bar is shown only when stderr is a terminal and rich (the
+``cli`` extra) is installed; the evaluation tables fall back to plain text without rich.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import sys
@@ -14,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
+
+from monitoring.engine.extras import MissingExtra
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +47,7 @@ class _Stages:
 @contextmanager
 def _stages(enabled: bool | None = None):
     enabled = sys.stderr.isatty() if enabled is None else enabled
-    if not enabled:
+    if not enabled or not _have_rich():
         yield _Stages(None)
         return
     from rich.console import Console
@@ -56,9 +61,18 @@ def _stages(enabled: bool | None = None):
         st.advance(1)
 
 
+def _have_rich() -> bool:
+    return importlib.util.find_spec("rich") is not None
+
+
 def _fail_input(exc: Exception) -> None:
     click.echo(f"error: {exc}", err=True)
     sys.exit(2)
+
+
+def _fail_extra(exc: MissingExtra) -> None:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(1)
 
 
 @click.group(name="monitoring")
@@ -93,6 +107,8 @@ def scan(input_path: Path, fmt: str, out: Path, train: Path | None, seed: int) -
                 model = Calibrator().fit_table(read_bids_csv(train))
         except InputError as exc:
             _fail_input(exc)
+        except MissingExtra as exc:
+            _fail_extra(exc)
         st.stage(f"analysing {len(table):,} bids / {table.n_tenders:,} tenders")
         market = Market(table, seed=seed, model=model).analyse()
         st.stage(f"writing {out.name}")
@@ -171,26 +187,44 @@ def evaluate(scan_path: Path, truth_path: Path, threshold: float, json_out: Path
         report = run(scan_path, truth_path, threshold)
     except InputError as exc:
         _fail_input(exc)
+    except MissingExtra as exc:
+        _fail_extra(exc)
     if json_out is not None:
         json_out.write_text(json.dumps(report, indent=2))
     _print_report(report)
 
 
+EVIDENCE_COLUMNS = ("kind", "flag", "planted", "tp", "fp", "precision", "recall")
+PRICE_COLUMNS = ("kind", "planted", "roc_auc", "pr_auc", "recall_at_threshold")
+
+
 def _print_report(report: dict) -> None:
+    tables = [(f"evidence kinds (alert threshold {report['threshold']})", EVIDENCE_COLUMNS,
+               [[kind, m["flag"], *(str(m[k]) for k in EVIDENCE_COLUMNS[2:])]
+                for kind, m in report["evidence"].items()]),
+              ("price-only kinds", PRICE_COLUMNS,
+               [[kind, *(str(m.get(k)) for k in PRICE_COLUMNS[1:])] for kind, m in report["price_only"].items()])]
+    if not _have_rich():
+        for title, columns, rows in tables:
+            click.echo(_plain_table(title, columns, rows))
+        click.echo(f"groups: {report['groups']}")
+        return
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
-    t = Table(title=f"evidence kinds (alert threshold {report['threshold']})")
-    for col in ("kind", "flag", "planted", "tp", "fp", "precision", "recall"):
-        t.add_column(col)
-    for kind, m in report["evidence"].items():
-        t.add_row(kind, m["flag"], *(str(m[k]) for k in ("planted", "tp", "fp", "precision", "recall")))
-    console.print(t)
-    p = Table(title="price-only kinds")
-    for col in ("kind", "planted", "roc_auc", "pr_auc", "recall_at_threshold"):
-        p.add_column(col)
-    for kind, m in report["price_only"].items():
-        p.add_row(kind, *(str(m.get(k)) for k in ("planted", "roc_auc", "pr_auc", "recall_at_threshold")))
-    console.print(p)
+    for title, columns, rows in tables:
+        t = Table(title=title)
+        for col in columns:
+            t.add_column(col)
+        for row in rows:
+            t.add_row(*row)
+        console.print(t)
     console.print(f"groups: {report['groups']}")
+
+
+def _plain_table(title: str, columns: tuple[str, ...], rows: list[list[str]]) -> str:
+    widths = [max(len(str(c)) for c in col) for col in zip(columns, *rows, strict=False)]
+    lines = [title, "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(line.rstrip() for line in lines)

@@ -4,7 +4,8 @@ Evidence-based kinds are judged as an alert system is used: precision and recall
 "flagged with the kind's code and scored at or above the alert threshold".  Price-only kinds
 (rotation, cover bidding) have no deterministic evidence, so we report how well the score
 ranks their lots above clean lots (ROC-AUC, PR-AUC) plus recall at the threshold, and how
-well the groups recover the planted rings.
+well the groups recover the planted rings.  The AUCs come from scikit-learn, the ``train``
+extra, loaded when they are computed.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import average_precision_score, roc_auc_score
 
+from monitoring.engine import extras
 from monitoring.engine.io import InputError
 from monitoring.engine.scoring import ALERT_THRESHOLD
 from monitoring.engine.simulate import EVIDENCE_KINDS, PRICE_KINDS
@@ -87,6 +88,8 @@ def price_metrics(tenders: dict[str, dict], truth: list[dict],
     for t in truth:
         kinds_of[t["tender_id"]].add(t["kind"])
     clean = [t for t in tenders if t not in kinds_of]
+    with extras.needs("train", "ROC-AUC and PR-AUC (ggzy monitoring evaluate)"):
+        from sklearn.metrics import average_precision_score, roc_auc_score
     out = {}
     for kind in PRICE_KINDS:
         pos = [t for t, k in kinds_of.items() if kind in k and t in tenders]

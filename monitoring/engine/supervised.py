@@ -4,26 +4,32 @@ Hand-set weights rank lots; a labelled history lets the platform learn how its o
 collusive lots look.  A random forest over id-free features (see features.py) gives a
 probability that replaces the screen and group components of the tender score; the Art.40
 and Art.34 evidence still combines on top, so training can never hide a rule hit.
+scikit-learn is the ``train`` extra, loaded only when a forest is made: :func:`tender_labels`
+(used by the simulator's calibration report) works without it.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.ensemble import RandomForestClassifier
 
-from monitoring.engine import features
+from monitoring.engine import extras, features
 from monitoring.engine.io import InputError
 from monitoring.engine.table import BidTable
+
+if TYPE_CHECKING:
+    from sklearn.ensemble import RandomForestClassifier
 
 logger = logging.getLogger(__name__)
 
 
 def forest(seed: int = 0) -> RandomForestClassifier:
     """The learner used by both the calibration and the benchmark baseline."""
-    return RandomForestClassifier(n_estimators=300, min_samples_leaf=2, n_jobs=2,
-                                  random_state=seed)
+    with extras.needs("train", "the trained calibration (ggzy monitoring scan --train)"):
+        from sklearn.ensemble import RandomForestClassifier
+    return RandomForestClassifier(n_estimators=300, min_samples_leaf=2, n_jobs=2, random_state=seed)
 
 
 def tender_labels(table: BidTable) -> np.ndarray:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from monitoring.cli import cli
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +109,35 @@ def test_train_without_label_column_exits_2(simulated, tmp_path):
     res = CliRunner().invoke(cli, ["scan", str(simulated / "bids.csv"), "--out", str(tmp_path / "o"),
                                    "--train", str(simulated / "bids.csv")])
     assert res.exit_code == 2 and "label" in res.output
+
+
+def test_without_the_train_extra_only_training_and_evaluate_stop_naming_it(simulated, tmp_path, monkeypatch):
+    """scikit-learn is the ``train`` extra: scanning and the calibration report work without it."""
+    blocked = "import sys; sys.modules['sklearn'] = None; import monitoring.engine.calibration, monitoring.cli"
+    imported = subprocess.run([sys.executable, "-c", blocked], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert imported.returncode == 0, imported.stderr
+    for name in [m for m in sys.modules if m.split(".")[0] == "sklearn"]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # import sklearn fails as if not installed
+    runner = CliRunner()
+    out = tmp_path / "scan.jsonl"
+    assert runner.invoke(cli, ["scan", str(simulated / "bids.csv"), "--out", str(out)]).exit_code == 0
+    trained = runner.invoke(cli, ["scan", str(simulated / "bids.csv"), "--out", str(out),
+                                  "--train", str(simulated / "bids.csv")])
+    assert trained.exit_code == 1 and "pip install 'ggzy[train]'" in trained.output, trained.output
+    judged = runner.invoke(cli, ["evaluate", "--scan", str(out), "--truth", str(simulated / "truth.csv")])
+    assert judged.exit_code == 1 and "'train' extra" in judged.output, judged.output
+
+
+def test_evaluate_prints_plain_tables_without_rich(simulated, tmp_path, monkeypatch):
+    import monitoring.cli
+
+    out = tmp_path / "scan.jsonl"
+    assert CliRunner().invoke(cli, ["scan", str(simulated / "bids.csv"), "--out", str(out)]).exit_code == 0
+    monkeypatch.setattr(monitoring.cli, "_have_rich", lambda: False)
+    res = CliRunner().invoke(cli, ["evaluate", "--scan", str(out), "--truth", str(simulated / "truth.csv")])
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert "price-only kinds" in lines and any(line.startswith("rotation ") for line in lines)
+    assert lines[lines.index("price-only kinds") + 1].split() == ["kind", "planted", "roc_auc", "pr_auc",
+                                                                  "recall_at_threshold"]
