@@ -22,12 +22,13 @@ demo: setup
 	GGZY_ENV=demo $(VENV)/bin/ggzy demo --port $(PORT)
 
 # The suite on SQLite, then again on PostgreSQL when GGZY_TEST_DATABASE_URL is set (.ci/run sets it).
+# Browser tests run once: on PostgreSQL when it follows (the production database), else on SQLite.
 test: setup
-	GGZY_TEST_DATABASE_URL= GGZY_TEST_REQUIRE="$$(echo "$$GGZY_TEST_REQUIRE" | sed -E 's/(^|,)pg(,|$$)/\1/')" \
+	PYTEST_ADDOPTS="$${GGZY_TEST_DATABASE_URL:+-m 'not browser'}" GGZY_TEST_DATABASE_URL= GGZY_TEST_REQUIRE="$$(echo "$$GGZY_TEST_REQUIRE" | sed -E 's/(^|,)pg(,|$$)/\1/')" \
 		$(PY) -m pytest -q -p no:cacheprovider
 	@if [ -n "$$GGZY_TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL =="; \
-		$(PY) -m pytest -q -p no:cacheprovider -m "not nodb"; \
+		$(PY) -m pytest -q -p no:cacheprovider -m "not nodb or browser"; \
 	fi
 
 bench: setup

@@ -41,10 +41,14 @@ def app_config(**extra) -> dict:
 
 
 def pytest_collection_modifyitems(items):
-    """Tests that never ask for the app do not depend on the database: run them once only."""
+    """Tests that never ask for the app do not depend on the database: run them once only.  Tests that
+    drive the browser are marked ``browser``: `make test` runs them once, on PostgreSQL when it can."""
     for item in items:
-        if "app" not in getattr(item, "fixturenames", ()):
+        names = getattr(item, "fixturenames", ())
+        if "app" not in names:
             item.add_marker(pytest.mark.nodb)
+        if "browser" in names:
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(scope="session")
