@@ -9,10 +9,10 @@ import datetime as dt
 import hashlib
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from archive import bag, jcs, merkle
-from archive.models import ArchiveCheckpoint, ArchiveRecord, ArchiveSegment
+from archive.models import ArchiveChainHead, ArchiveCheckpoint, ArchiveRecord, ArchiveSegment
 from archive.services.log import NodeStore, latest_checkpoint, origin, rfc3339, signer
 from archive.services.sequencer import storage
 from archive.verify import STATEMENT_TYPE
@@ -53,6 +53,32 @@ def chain_records(chain: str, up_to_size: int) -> list[ArchiveRecord]:
                                    .order_by(ArchiveRecord.seq)))
 
 
+RULE_INTEGRITY = "档案法 第二十一条 (禁止篡改、损毁、伪造档案); 档案法实施条例 第三十九条"
+
+
+class ArchiveCut(Conflict):
+    """Rows of the signed log are missing from the database: an export would be a shorter truth."""
+
+
+def check_uncut(size: int, chain: str) -> None:
+    """Every leaf the signed checkpoint of ``size`` covers has its row (leaves are numbered 0…size−1
+    without gaps), and the chain's rows run 1…n to its head: a record deleted from the database is an
+    error here, whichever chain it was in (档案法 第二十一条: no record may be destroyed or altered).
+
+    :raises ArchiveCut: 409 ``archive_cut`` naming what is missing
+    """
+    rows = db.session.scalar(select(func.count()).select_from(ArchiveRecord)
+                             .where(ArchiveRecord.leaf_index < size)) or 0
+    if rows != size:
+        raise ArchiveCut(f"the signed checkpoint covers {size} records but the database holds {rows} of them: "
+                         "records were removed from the archive", code="archive_cut", rule=RULE_INTEGRITY)
+    head = db.session.get(ArchiveChainHead, chain)
+    held = db.session.scalar(select(func.count()).select_from(ArchiveRecord).where(ArchiveRecord.chain == chain))
+    if head is not None and held != head.last_seq:
+        raise ArchiveCut(f"chain {chain} ends at record {head.last_seq} but the database holds {held} of its "
+                         "records: records were removed from the archive", code="archive_cut", rule=RULE_INTEGRITY)
+
+
 def _first_checkpoints(recs: list[ArchiveRecord], below: int) -> dict[int, str]:
     """For each record the first checkpoint that covered it: the one a party may have kept then."""
     out = {}
@@ -76,6 +102,7 @@ def build(*, record: ArchiveRecord | None = None, chain: str | None = None,
     cp = latest_checkpoint()
     if cp is None or (record is not None and record.leaf_index >= cp.size):
         raise Conflict("not sealed yet: wait for the next checkpoint", code="not_sealed")
+    check_uncut(cp.size, record.chain if record is not None else chain)
     recs = [record] if record is not None else chain_records(chain, cp.size)
     if not recs:
         raise NotFound(f"no sealed records in chain {chain!r}", code="unknown_chain")

@@ -226,3 +226,24 @@ def test_batch_signer_signs_in_order_and_survives_a_lost_worker():
     batch = signing.BatchSigner(raw, 1)
     batch.parts.append((Broken(), [b"x"]))
     assert len(batch.signatures()) == 1
+
+
+@pytest.mark.parametrize("cut", ["last of its chain", "last of another chain"])
+def test_a_record_deleted_from_the_database_makes_the_export_an_error(archive, cut):
+    """A database user who deletes the newest record of a lot's chain (the triggers of the migration
+    refuse it; here they are not installed) gets no shorter bundle that verifies: the export compares
+    the rows with the signed checkpoint and the chain's head (档案法 第二十一条)."""
+    from archive.services.bundles import ArchiveCut
+
+    lot_events(archive, lot_id=7, bids=3)
+    lot_events(archive, lot_id=8, bids=3)
+    assert archive.seal() == 10
+    services.build_bundle(chain="lot:7")  # whole: exports
+    victim = "lot:7" if cut == "last of its chain" else "lot:8"
+    last = db.session.scalar(select(ArchiveRecord).where(ArchiveRecord.chain == victim)
+                             .order_by(ArchiveRecord.seq.desc()).limit(1))
+    db.session.delete(last)
+    db.session.flush()
+    with pytest.raises(ArchiveCut) as err:
+        services.build_bundle(chain="lot:7")
+    assert err.value.code == "archive_cut" and "档案法 第二十一条" in err.value.rule
