@@ -1,13 +1,9 @@
 """Bidding operations in the one permission table (core.permissions), declared at import."""
 from __future__ import annotations
 
-from core.permissions import ANY_USER, RULE_WHO_BIDS, _r, declare, who_bids
+from core.permissions import ANY_USER, RULE_WHO_BIDS, _r, declare
 from trading.models import Lot
 from trading.permissions import after_deadline
-
-#: the events and audit actions that name a bidder while its lot still takes bids
-who_bids("bidding.bid_submitted", "bidding.bid_withdrawn", "bidding.bid_confirmed", "bidding.bond_recorded",
-         "bidding.bond_refunded", "bidding.bond_refund_overdue", "bidding.bids_need_reconfirmation")
 
 
 def past_deadline(_user, obj) -> bool:

@@ -152,6 +152,9 @@ class AuditLog(db.Model):
     object_type: Mapped[str] = mapped_column(String(40), default="")
     object_id: Mapped[str] = mapped_column(String(200), default="")
     detail: Mapped[dict] = mapped_column(JSONText, default=dict)
+    #: the lot the entry concerns (its object, or the lot of its bid, bond…): disclosure is decided
+    #: from the lot and the instant (core.audit.disclosed)
+    lot_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class Notification(db.Model):

@@ -89,14 +89,6 @@ PARAM_LOAD_OPTIONS: dict[type, tuple] = {}
 
 #: who bid, and how many, is known to each bidder alone until the lot's bid deadline
 RULE_WHO_BIDS = "电子招标投标办法 第二十一条; 招标投标法 第二十二条"
-#: names of events and audit actions that say who bid (declared by bidding with :func:`who_bids`):
-#: what roles read of them in bulk (the archive, the audit trail) leaves out a lot still taking bids
-WHO_BIDS: set[str] = set()
-
-
-def who_bids(*names: str) -> None:
-    WHO_BIDS.update(names)
-
 
 def lots_taking_bids():
     """The SELECT of lot ids still taking bids, from the domain that knows deadlines (trading, through

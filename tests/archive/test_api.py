@@ -119,8 +119,8 @@ def test_who_bid_stays_out_of_the_archive_and_the_audit_trail_until_the_deadline
     lot = make_lot()
     lot_events(archive, lot_id=lot.id, bids=2)
     lot_events(archive, lot_id=lot.id + 1000, bids=1)  # a lot with no row here: not taking bids
-    audit("bidding.bid_submitted", object_type="bid", object_id=1, lot_id=lot.id)
-    audit("trading.lot_published", object_type="lot", object_id=lot.id, lot_id=lot.id)
+    audit("bidding.bid_submitted", object_type="bid", object_id=1, lot_id=lot.id, actor=make_user("bidder"))
+    audit("trading.lot_published", object_type="lot", object_id=lot.id, actor=make_user("agency"))
     commit()
     archive.seal()
     assert services.search(lot_id=lot.id, limit=100) == []

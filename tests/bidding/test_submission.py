@@ -312,3 +312,35 @@ def test_an_amendment_marks_only_the_bids_that_stood_before_it(app, client, ctx,
     commit()
     assert db.session.get(Bid, before["id"]).needs_reconfirmation is True
     assert db.session.get(Bid, after["id"]).needs_reconfirmation is False
+
+
+def test_an_amendment_tells_supervisors_nothing_of_who_bid(app, client, ctx, tmp_path):
+    """Issue 18 item 2: the re-confirmation an amendment asks of standing bids, the submissions and
+    their audit entries are not in the lot's audit trail nor in /api/audit before the deadline: what a
+    supervisor or an admin reads of a lot with 2 bids is what they read of one with none (电子招标投标办法
+    第二十一条).  After the deadline the entries are there."""
+    from core.models import User
+    from tests.factories import bearer, make_user, token_for
+    from trading.services import issue_amendment
+
+    empty, taken = open_lot(), open_lot()
+    for i in range(2):
+        bidder = new_bidder()
+        assert submit(client, bidder, taken.id, package(tmp_path, taken, bidder, name=f"{i}.pkg")).status_code == 201
+    for lot in (empty, taken):
+        agency = db.session.scalar(select(User).where(User.organisation_id == lot.project.agency_org_id))
+        issue_amendment(actor=agency, lot=lot, title="澄清第1号", body="工期改为 180 日历天")
+    commit()  # eager: bidding marks the standing bids (an audit entry naming them)
+
+    def trails(lot, h) -> list:
+        return [[(row["action"], row["actor_role"]) for row in client.get(path, headers=h).get_json()]
+                for path in (f"/api/trading/lots/{lot.id}/audit", f"/api/audit?object_type=lot&object_id={lot.id}")]
+
+    for role in ("supervisor", "admin"):
+        h = bearer(token_for(make_user(role)))
+        assert trails(empty, h) == trails(taken, h)
+        assert ("amendment.issued", "agency") in trails(taken, h)[0]  # the tenderee's acts stay visible
+    with frozen(taken.bid_deadline):
+        after = client.get(f"/api/audit?object_type=lot&object_id={taken.id}",
+                           headers=bearer(token_for(make_user("supervisor")))).get_json()
+    assert {"bidding.bids_need_reconfirmation", "bidding.bid_submitted"} <= {a["action"] for a in after}

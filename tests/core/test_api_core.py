@@ -344,17 +344,24 @@ def test_nul_characters_are_refused_before_they_reach_the_database(app, client):
 
 
 def test_the_audit_trail_leaves_out_who_bid_and_still_fills_its_page(app, client):
-    """An entry naming a bidder of a lot still taking bids is left out (电子招标投标办法 第二十一条);
-    the page is filled from older entries, not returned short."""
+    """An entry a bidder's act wrote on a lot still taking bids is left out (电子招标投标办法 第二十一条),
+    whatever its name; the page is filled from older entries, not returned short."""
     from core.audit import audit
     from tests.bidding.factories import make_lot
 
     with app.app_context():
         token = token_for(make_user("supervisor"))
-        lot = make_lot()
-        audit("trading.lot_published", object_type="lot", object_id=lot.id, lot_id=lot.id)
+        lot, agency, bidder = make_lot(), make_user("agency"), make_user("bidder")
+        audit("trading.lot_published", object_type="lot", object_id=lot.id, actor=agency)
         for n in range(3):
-            audit("bidding.bid_submitted", object_type="bid", object_id=n, lot_id=lot.id)
+            audit("bidding.bid_submitted", object_type="bid", object_id=n, lot_id=lot.id, actor=bidder)
+        audit("bidding.a_name_no_list_knows", object_type="lot", object_id=lot.id, bids=[1, 2])  # the platform
+        lot_id, deadline = lot.id, lot.bid_deadline
         commit()
     got = client.get("/api/audit?limit=1", headers=bearer(token)).get_json()
     assert [row["action"] for row in got] == ["trading.lot_published"]
+    trail = client.get(f"/api/audit?object_type=lot&object_id={lot_id}", headers=bearer(token)).get_json()
+    assert [row["action"] for row in trail] == ["trading.lot_published"]
+    with frozen(deadline):
+        after = client.get(f"/api/audit?object_type=lot&object_id={lot_id}", headers=bearer(token)).get_json()
+    assert len(after) == 5  # every entry concerning the lot, by its lot and not only by its object

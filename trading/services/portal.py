@@ -5,6 +5,7 @@ import datetime as dt
 
 from sqlalchemy import Select, or_, select
 
+from core.audit import disclosed
 from core.calendar import SHANGHAI
 from core.db import db
 from core.errors import NotFound
@@ -97,7 +98,7 @@ def console_lots(user, *, state: str = "") -> Select:
 
 
 def lot_audit_trail(lot: Lot) -> list[AuditLog]:
-    """Every audited change filed under the lot (EBM Art.49), oldest first."""
-    return db.session.scalars(select(AuditLog).where(AuditLog.object_type == "lot",
-                                                     AuditLog.object_id == str(lot.id))
+    """Every audited change concerning the lot (EBM Art.49), oldest first; what bidders did waits for
+    the deadline (core.audit.disclosed)."""
+    return db.session.scalars(select(AuditLog).where(AuditLog.lot_id == lot.id, disclosed())
                               .order_by(AuditLog.id)).all()
