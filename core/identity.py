@@ -22,7 +22,18 @@ from core.audit import audit
 from core.clock import now
 from core.db import db
 from core.errors import Conflict, Forbidden, TooManyRequests, Unauthorized, ValidationFailed
-from core.models import GRANTS, ORG_KINDS, ROLES, ApiToken, Grant, LoginAttempt, Organisation, User
+from core.models import (
+    GRANT_ROLES,
+    GRANTS,
+    ORG_KINDS,
+    ROLES,
+    RULE_GRANTS,
+    ApiToken,
+    Grant,
+    LoginAttempt,
+    Organisation,
+    User,
+)
 
 logger = logging.getLogger(__name__)
 _hasher = PasswordHasher()
@@ -111,9 +122,18 @@ def create_user(*, email: str, name: str, role: str, password: str,
 
 
 def grant(*, user: User, grant_name: str, scope_id: int, scope_type: str = "lot") -> Grant:
-    """Give a user a duty on one lot (idempotent)."""
+    """Give a user a duty on one existing lot (idempotent).
+
+    :raises ValidationFailed: unknown grant; ``grant_role_mismatch`` — the duty is not one the user's
+        role may hold (``GRANT_ROLES``: e.g. a bidder can never operate the draw and read the committee);
+        ``unknown_scope`` — no such lot
+    """
     if grant_name not in GRANTS:
         raise ValidationFailed(f"unknown grant {grant_name!r}", code="invalid_grant")
+    if user.role not in GRANT_ROLES[grant_name]:
+        raise ValidationFailed(f"the {grant_name} duty is for {' or '.join(sorted(GRANT_ROLES[grant_name]))} "
+                               f"accounts, not a {user.role} account", code="grant_role_mismatch", rule=RULE_GRANTS)
+    _require_scope(scope_type, scope_id)
     if user.has_grant(grant_name, scope_type, scope_id):
         return next(g for g in user.grants if g.grant == grant_name and g.scope_id == scope_id)
     row = Grant(user=user, grant=grant_name, scope_type=scope_type, scope_id=scope_id)
@@ -121,6 +141,16 @@ def grant(*, user: User, grant_name: str, scope_id: int, scope_type: str = "lot"
     db.session.flush()
     audit("grant.added", object_type="user", object_id=user.id, grant=grant_name, scope_id=scope_id)
     return row
+
+
+def _require_scope(scope_type: str, scope_id: int) -> None:
+    """The object a grant names exists (its model is the one the permission checks load for
+    ``<scope_type>_id``: trading registers the lot)."""
+    from core.permissions import PARAM_MODELS
+
+    model = PARAM_MODELS.get(f"{scope_type}_id")
+    if model is None or db.session.get(model, scope_id) is None:
+        raise ValidationFailed(f"there is no {scope_type} {scope_id} to give a duty on", code="unknown_scope")
 
 
 def _recent_failures(*conditions) -> int:

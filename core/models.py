@@ -15,6 +15,17 @@ from core.db import JSONText, UTCDateTime, db
 
 ROLES = ("bidder", "agency", "expert", "supervisor", "archivist", "pool_manager", "admin")
 GRANTS = ("tenderee_rep", "opening_host", "custodian", "draw_operator")
+#: which accounts a per-lot duty may be given to: the tenderee side represents and hosts; supervisors
+#: and the trading centre keep key shares; only the trading centre operates the expert draw, whose
+#: committee stays secret from bidders and from the lot's own agency until the award
+#: (招标投标法 第三十七条; core.identity.grant refuses any other pairing)
+GRANT_ROLES = {
+    "tenderee_rep": frozenset({"agency"}),
+    "opening_host": frozenset({"agency", "admin"}),
+    "custodian": frozenset({"supervisor", "admin"}),
+    "draw_operator": frozenset({"admin"}),
+}
+RULE_GRANTS = "招标投标法 第三十七条 (评标委员会成员名单在中标结果确定前应当保密); 电子招标投标办法 第二十五条"
 #: roles whose login needs a TOTP second factor (DESIGN §3); custodians are handled per grant
 TOTP_ROLES = ("supervisor", "admin")
 #: grants whose holders keep a share of a lot's opening key

@@ -75,22 +75,25 @@ def test_missing_custodians_are_refused_with_every_reason_and_recorded(ctx):
 
 
 def test_one_person_never_holds_two_shares(ctx):
+    """A trading-centre admin may host an opening and keep the centre's share, but never both on one
+    lot: the host slot goes to the agency's host (the earlier grant), the admin keeps the centre's."""
     lot = make_lot()
     host, _ = make_custodian("opening_host", lot.id)
-    make_custodian("trading_centre", lot.id)
-    sup = make_user("supervisor", org=make_org(kind="supervisor_dept"))
-    identity.grant(user=sup, grant_name="opening_host", scope_id=lot.id)
-    identity.grant(user=sup, grant_name="custodian", scope_id=lot.id)
-    register(sup, X25519PrivateKey.generate(), kind="encrypt", owner={"user_id": sup.id})
-    row = services.create_opening_key(lot_id=lot.id)  # host first (earlier grant), sup as supervisor
-    assert {s.slot: s.user_id for s in row.shares}["opening_host"] == host.id
+    make_custodian("supervisor", lot.id)
+    admin = make_user("admin", org=make_org(kind="trading_centre"))
+    identity.grant(user=admin, grant_name="opening_host", scope_id=lot.id)
+    identity.grant(user=admin, grant_name="custodian", scope_id=lot.id)
+    register(admin, X25519PrivateKey.generate(), kind="encrypt", owner={"user_id": admin.id})
+    row = services.create_opening_key(lot_id=lot.id)
+    assert {s.slot: s.user_id for s in row.shares} == {"opening_host": host.id, "trading_centre": admin.id,
+                                                        "supervisor": row.shares[1].user_id}
     lot2 = make_lot()
-    identity.grant(user=sup, grant_name="opening_host", scope_id=lot2.id)
-    identity.grant(user=sup, grant_name="custodian", scope_id=lot2.id)
-    make_custodian("trading_centre", lot2.id)
+    identity.grant(user=admin, grant_name="opening_host", scope_id=lot2.id)
+    identity.grant(user=admin, grant_name="custodian", scope_id=lot2.id)
+    make_custodian("supervisor", lot2.id)
     with pytest.raises(services.CustodiansMissing) as err:
         services.create_opening_key(lot_id=lot2.id)
-    assert "supervisor:" in err.value.detail
+    assert "trading_centre:" in err.value.detail
 
 
 def test_same_organisation_cannot_fill_two_slots(ctx):

@@ -301,14 +301,16 @@ def test_anonymous_api_write_is_401_not_csrf(client):
 # --- /api/me, audit ------------------------------------------------------------------------------
 
 def test_me_shows_grants_and_no_secrets(app, client):
+    from tests.bidding.factories import make_lot
+
     with app.app_context():
-        user = make_user("agency")
-        identity.grant(user=user, grant_name="opening_host", scope_id=7)
-        identity.grant(user=user, grant_name="opening_host", scope_id=7)  # idempotent
+        user, lot_id = make_user("agency"), make_lot().id
+        identity.grant(user=user, grant_name="opening_host", scope_id=lot_id)
+        identity.grant(user=user, grant_name="opening_host", scope_id=lot_id)  # idempotent
         identity.start_totp(user)
         clear = token_for(user)
     body = client.get("/api/me", headers=bearer(clear)).get_json()
-    assert [(g["grant"], g["scope_id"]) for g in body["grants"]] == [("opening_host", 7)]
+    assert [(g["grant"], g["scope_id"]) for g in body["grants"]] == [("opening_host", lot_id)]
     assert not {"password_hash", "totp_secret"} & set(body)
     assert body["totp_confirmed"] is False
 
@@ -365,3 +367,29 @@ def test_the_audit_trail_leaves_out_who_bid_and_still_fills_its_page(app, client
     with frozen(deadline):
         after = client.get(f"/api/audit?object_type=lot&object_id={lot_id}", headers=bearer(token)).get_json()
     assert len(after) == 5  # every entry concerning the lot, by its lot and not only by its object
+
+
+def test_a_grant_must_fit_the_account_and_name_an_existing_lot(app, client):
+    """Issue 18 item 4: an admin giving a bidder (or the lot's agency) the draw_operator duty would let
+    it read the committee's names and phones (招标投标法 第三十七条): refused with the rule, as is a duty
+    on a lot that does not exist; nothing is written."""
+    from core.models import Grant
+    from tests.bidding.factories import make_lot
+
+    with app.app_context():
+        admin, bidder, agency, centre = (make_user(r) for r in ("admin", "bidder", "agency", "admin"))
+        lot_id, token = make_lot().id, token_for(admin)
+        ids = {"bidder": bidder.id, "agency": agency.id, "centre": centre.id}
+        commit()
+    h = bearer(token)
+    for who in ("bidder", "agency"):
+        refused = client.post(f"/api/users/{ids[who]}/grants", headers=h, json={"grant": "draw_operator", "scope_id": lot_id})
+        assert refused.status_code == 422, refused.get_json()
+        assert refused.get_json()["error"] == "grant_role_mismatch" and "第三十七条" in refused.get_json()["rule"]
+    missing = client.post(f"/api/users/{ids['centre']}/grants", headers=h, json={"grant": "draw_operator",
+                                                                                   "scope_id": 2**31 - 1})
+    assert missing.status_code == 422 and missing.get_json()["error"] == "unknown_scope"
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count(Grant.id))) == 0  # nothing half-written
+    assert client.post(f"/api/users/{ids['centre']}/grants", headers=h,
+                       json={"grant": "draw_operator", "scope_id": lot_id}).status_code in (200, 201)

@@ -20,6 +20,7 @@ def demo_env(app, ctx, monkeypatch):
     monkeypatch.setitem(app.config, "GGZY_ENV", "demo")
     make_user("pool_manager", email="pool@demo.ggzy")
     make_user("supervisor", email="supervisor@demo.ggzy")
+    make_user("admin", email="admin@demo.ggzy")  # the trading centre operates the draw
     make_user("expert", email="expert@demo.ggzy")
     bidder = make_org(name="浙江华东建设集团有限公司")
     lot = h.closed_lot()

@@ -108,10 +108,13 @@ def test_neither_party_alone_and_a_changed_contribution_is_refused(cast):
 
 
 def test_same_person_cannot_be_both_parties(cast):
+    """A supervisor cannot also operate the draw: the duty is refused to the account (GRANT_ROLES),
+    and a bidder takes no part at all."""
     h.pool(cast["manager"])
     draw = _request(cast)
-    identity.grant(user=cast["supervisor"], grant_name="draw_operator", scope_id=cast["lot"].id)
-    services.commit(actor=cast["supervisor"], draw=draw, commitment=h.commitment(draw, "operator", "x"))
+    with pytest.raises(ValidationFailed) as err:
+        identity.grant(user=cast["supervisor"], grant_name="draw_operator", scope_id=cast["lot"].id)
+    assert err.value.code == "grant_role_mismatch" and "第三十七条" in err.value.rule
     with pytest.raises(Forbidden):
         services.commit(actor=make_user("bidder"), draw=draw, commitment="1" * 64)
 

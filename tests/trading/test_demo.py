@@ -25,7 +25,7 @@ def demo_app(app, tmp_path, monkeypatch):
     from core.app import create_app
 
     monkeypatch.setattr(clock, "system_now", lambda: bj(2026, 3, 2, 10))
-    app = create_app(app_config(GGZY_ENV="demo", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'demo.sqlite'}",
+    session_app, app = app, create_app(app_config(GGZY_ENV="demo", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'demo.sqlite'}",
                                 GGZY_STORAGE_DIR=str(tmp_path / "storage"), GGZY_TASKS_EAGER=False))
     from bidding.services import require_custodians
     from core import signals
@@ -37,6 +37,8 @@ def demo_app(app, tmp_path, monkeypatch):
         db.session.remove()
         db.engine.dispose()
     clock._cache.update({"offset": 0.0, "read_at": -1.0})
+    session_app.extensions["celery"].set_current()  # the demo app made its Celery app the current one:
+    session_app.extensions["celery"].set_default()  # give the suite's back, or later tasks go to no worker
 
 
 def _demo_users():
