@@ -6,6 +6,7 @@ A naming convention makes constraint names deterministic so Alembic migrations a
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 
 from flask_sqlalchemy import SQLAlchemy
@@ -85,7 +86,20 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA busy_timeout=15000")
         cur.execute("PRAGMA synchronous=NORMAL")
+        files = [row[2] for row in cur.execute("PRAGMA database_list") if row[2]]
         cur.close()
+        _owner_only(files)
+
+
+def _owner_only(files: list[str]) -> None:
+    """The embedded database holds accounts, tokens and sealed-bid records: readable by the platform's
+    own user only (0600), as its key files are, whatever the umask.  The WAL files follow."""
+    for name in files:
+        for path in (name, f"{name}-wal", f"{name}-shm"):
+            try:
+                os.chmod(path, 0o600)
+            except FileNotFoundError:
+                continue
 
 
 def begin_writing() -> None:

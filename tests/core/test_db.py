@@ -29,3 +29,22 @@ def test_a_rolled_back_savepoint_keeps_the_outer_work(ctx):
     nested.rollback()
     db.session.commit()
     assert len(_rows("test.outer")) == 1 and _rows("test.inner") == []
+
+
+def test_the_embedded_database_is_readable_by_its_owner_only(tmp_path):
+    """Issue 18 (weak spots): ggzy.sqlite was 0644 under the usual umask; it holds accounts and bids."""
+    import os
+    import stat
+
+    import sqlalchemy as sa
+
+    old = os.umask(0o022)
+    try:
+        engine = sa.create_engine(f"sqlite:///{tmp_path / 'ggzy.sqlite'}")
+        with engine.begin() as conn:
+            conn.execute(sa.text("create table t (x integer)"))
+        engine.dispose()
+    finally:
+        os.umask(old)
+    for path in tmp_path.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
