@@ -107,7 +107,7 @@ def create_token():
 
 #: page wording of sign-in, reset and second-factor refusals (the services' details are English)
 PAGE_MESSAGES = {
-    "bad_credentials": lambda err: _("E-mail or password is wrong."),
+    "bad_credentials": lambda err: _("e-mail or password is wrong"),
     "totp_required": lambda err: _("A valid one-time code is required."),
     "login_rate_limited": lambda err: _("Too many failed sign-ins; try again in %(seconds)s seconds.",
                                         seconds=err.extra.get("retry_after", "")),

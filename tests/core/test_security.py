@@ -343,3 +343,11 @@ def test_the_operator_resets_a_factor_from_the_command_line(app):
         row = db.session.scalars(select(AuditLog).where(AuditLog.action == "user.totp_reset")).one()
         assert row.detail["by"] == "cli: ticket 42, lost phone"
     assert app.test_cli_runner().invoke(root, ["users", "reset-totp", "nobody@test.ggzy", "--by", "x"]).exit_code != 0
+
+
+def test_sign_in_refusals_are_in_chinese_on_chinese_pages(app, client):
+    with app.app_context():
+        email = make_user("bidder").email
+        commit()
+    wrong = sign_in(client, email, password="not-the-password")
+    assert wrong.status_code == 401 and "邮箱或密码错误" in wrong.get_data(as_text=True)
