@@ -328,6 +328,7 @@ def main() -> int:
     floor_tables(db_url, args.bids, create=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("GGZY_")}
     env.update({"GGZY_ENV": "production", "GGZY_SECRET_KEY": cfg["SECRET_KEY"], "GGZY_DATABASE_URL": db_url,
+                "GGZY_BASE_URL": "https://ggzy.bench.invalid",
                 "GGZY_BROKER_URL": broker, "GGZY_KEY_DIR": cfg["GGZY_KEY_DIR"], "GGZY_STORAGE": "local",
                 "GGZY_STORAGE_DIR": cfg["GGZY_STORAGE_DIR"], "GGZY_INSTANCE_DIR": str(tmp),
                 "GGZY_UPLOAD_DIR": cfg["GGZY_UPLOAD_DIR"], "PYTHONPATH": str(ROOT),

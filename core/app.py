@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import re
 from pathlib import Path
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
 from werkzeug.routing import IntegerConverter
@@ -72,22 +73,23 @@ def _init_storage(app: Flask) -> None:
 
 def _init_auth(app: Flask) -> None:
     """Bearer tokens for the API and tools, sessions (with CSRF) for pages and the browser's API calls."""
-    from core.models import User
 
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "core_pages.login"
 
     @login_manager.user_loader
-    def _load(user_id: str):
-        user = db.session.get(User, int(user_id))
-        return user if user and user.active else None
+    def _load(session_id: str):
+        from core.identity import session_user
+
+        return session_user(session_id)  # an ended session (sign-out, new password) loads nobody
 
     @app.before_request
     def _identify():
         from core.identity import user_for_token
 
         g.user, g.via_token = None, False
+        _refuse_deep_json()
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):
             g.user, g.via_token = user_for_token(header[7:].strip()), True
@@ -118,6 +120,33 @@ def _second_factor_gate(user) -> None:
     if request.endpoint in ENROLMENT_ENDPOINTS or (request.endpoint or "").endswith("static"):
         return
     require_enrolled_second_factor(user)
+
+
+#: a JSON string (escapes included) or one bracket; strings are skipped, so brackets inside them do not count
+_JSON_TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
+def _refuse_deep_json() -> None:
+    """A JSON body nested deeper than ``GGZY_JSON_MAX_DEPTH`` is refused with 400 before any parser
+    sees it (Python's json recurses: ``[`` × 1000 raised RecursionError, a 500 per request)."""
+    from core.errors import DomainError
+
+    if not request.is_json or not request.content_length:
+        return
+    limit = int(current_app.config["GGZY_JSON_MAX_DEPTH"])
+    body = request.get_data(cache=True)
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return
+    depth = 0
+    for match in _JSON_TOKENS.finditer(body):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                raise DomainError(f"JSON nested deeper than {limit} levels", code="json_too_deep", status=400,
+                                  max_depth=limit)
+        elif token in (b"]", b"}"):
+            depth -= 1
 
 
 def _refuse_nul_characters() -> None:

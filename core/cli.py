@@ -251,3 +251,30 @@ def holidays():
 
     table = load_default()
     click.echo("covered years: " + ", ".join(str(y) for y in sorted(table.years)))
+
+
+@root.group()
+def users():
+    """Accounts: operator actions that are audited."""
+
+
+@users.command("reset-totp")
+@click.argument("email")
+@click.option("--by", required=True, help="who resets it and why (kept in the audit row)")
+@with_appcontext
+def users_reset_totp(email, by):
+    """Clear a user's second factor (lost phone, enrolment nobody expected); ends the user's sessions
+    and tokens.  The next sign-in enrols again."""
+    from sqlalchemy import select
+
+    from core import identity
+    from core.db import db as database
+    from core.events import commit
+    from core.models import User
+
+    user = database.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"no account {email}")
+    identity.reset_totp(user=user, by=f"cli: {by}")
+    commit()
+    click.echo(f"second factor of {user.email} reset; every session and token of the user ended")

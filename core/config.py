@@ -7,8 +7,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEFAULT_SECRET = "ggzy-demo-insecure-secret-key"  # refused when GGZY_ENV=production
+#: the values GGZY_ENV may take; unset means production, anything else is refused (DESIGN §3)
+ENVS = ("demo", "production", "test")
+#: secrets that are public (this repository, its tests and benchmarks): never accepted in production
+KNOWN_SECRETS = frozenset({DEFAULT_SECRET, "test-secret-key-not-for-production", "bench-secret", "change-me",
+                           "secret", "changeme"})
+#: production needs a secret at least this long, with at least this many distinct characters
+MIN_SECRET_LENGTH = 32
+MIN_SECRET_DISTINCT = 12
 
 #: environment variable -> Flask config key (where the two differ)
 _ENV_TO_KEY = {
@@ -17,6 +26,10 @@ _ENV_TO_KEY = {
 }
 
 _BOOL_KEYS = {"GGZY_S3_SECURE", "GGZY_TASKS_EAGER"}
+
+
+class ConfigError(ValueError):
+    """A configuration variable has a value the platform does not accept; the message names it."""
 
 
 class ProductionConfigError(RuntimeError):
@@ -32,8 +45,12 @@ def defaults() -> dict:
     """Embedded defaults: SQLite, the SQLAlchemy broker and a local store, all under instance/."""
     inst = instance_dir()
     return {
-        "GGZY_ENV": "demo",
+        "GGZY_ENV": "production",
         "SECRET_KEY": DEFAULT_SECRET,
+        #: the public address in every link the platform sends (mail, notifications); never taken from
+        #: a request's Host header.  Demo and test default to http://127.0.0.1:<GGZY_PORT>; production
+        #: must set it (https)
+        "GGZY_BASE_URL": "",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{inst / 'ggzy.sqlite'}",
         "SQLALCHEMY_ENGINE_OPTIONS": {},
         "GGZY_BROKER_URL": f"sqla+sqlite:///{inst / 'broker.sqlite'}",
@@ -53,6 +70,10 @@ def defaults() -> dict:
         "GGZY_INSTANCE_DIR": str(inst),
         "GGZY_LOGIN_MAX_FAILURES": 5,
         "GGZY_LOGIN_WINDOW_SECONDS": 900,
+        #: the longest wait the per-account backoff imposes between sign-in attempts
+        "GGZY_LOGIN_BACKOFF_MAX_SECONDS": 300,
+        #: JSON request bodies nested deeper than this are refused (400) before they are parsed
+        "GGZY_JSON_MAX_DEPTH": 64,
         "GGZY_OUTBOX_GRACE_SECONDS": 30,
         "GGZY_SCHEDULER_LEASE_SECONDS": 30,
         "BABEL_DEFAULT_LOCALE": "zh_CN",
@@ -98,16 +119,59 @@ def from_environ(environ: os._Environ | dict | None = None) -> dict:
 
 
 def build_config(overrides: dict | None = None) -> dict:
-    """Defaults, then the environment, then explicit overrides (tests), then derived values."""
+    """Defaults, then the environment, then explicit overrides (tests), then derived values.
+
+    :raises ConfigError: ``GGZY_ENV`` is not one of demo|production|test (``Production`` included)
+    :raises ProductionConfigError: production with a demo-only or weak setting
+    """
     cfg = defaults()
     cfg.update(from_environ())
     cfg.update(overrides or {})
+    if cfg["GGZY_ENV"] not in ENVS:
+        raise ConfigError(f"GGZY_ENV must be one of {'|'.join(ENVS)} (unset means production), "
+                          f"not {cfg['GGZY_ENV']!r}")
     cfg["DEBUG"] = False
     cfg["TESTING"] = cfg["GGZY_ENV"] == "test"
     if cfg["GGZY_ENV"] == "test":
         cfg.setdefault("WTF_CSRF_ENABLED", True)
+    cfg["GGZY_BASE_URL"] = _base_url(cfg)
+    if cfg["GGZY_ENV"] == "production":
+        cfg.update(PRODUCTION_COOKIES)
     check_production(cfg)
     return cfg
+
+
+#: cookies of a production install travel over HTTPS only, out of reach of scripts, not on cross-site posts
+PRODUCTION_COOKIES = {
+    "SESSION_COOKIE_SECURE": True, "SESSION_COOKIE_HTTPONLY": True, "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_SECURE": True, "REMEMBER_COOKIE_HTTPONLY": True, "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "PREFERRED_URL_SCHEME": "https",
+}
+
+
+def _base_url(cfg: dict) -> str:
+    """``GGZY_BASE_URL`` without a trailing slash; demo and test default to the local address."""
+    url = str(cfg.get("GGZY_BASE_URL") or "").strip().rstrip("/")
+    if not url and cfg["GGZY_ENV"] != "production":
+        url = f"http://127.0.0.1:{cfg['GGZY_PORT']}"
+    parts = urlsplit(url)
+    if url and (parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query
+                or parts.fragment):
+        raise ConfigError(f"GGZY_BASE_URL must be an http(s) address such as https://ggzy.example.cn, "
+                          f"not {url!r}")
+    return url
+
+
+def secret_problem(secret: str) -> str | None:
+    """Why a secret key is not fit for production, or None: public, short or of too few characters."""
+    if not secret or secret in KNOWN_SECRETS:
+        return "GGZY_SECRET_KEY must be set to a private value (the demo and test secrets are public)"
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"GGZY_SECRET_KEY is too short: at least {MIN_SECRET_LENGTH} characters"
+    if len(set(secret)) < MIN_SECRET_DISTINCT:
+        return (f"GGZY_SECRET_KEY is too weak: at least {MIN_SECRET_DISTINCT} different characters "
+                "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+    return None
 
 
 def check_production(cfg: dict) -> None:
@@ -115,8 +179,10 @@ def check_production(cfg: dict) -> None:
     if cfg["GGZY_ENV"] != "production":
         return
     problems = []
-    if cfg["SECRET_KEY"] in ("", DEFAULT_SECRET):
-        problems.append("GGZY_SECRET_KEY must be set to a private value")
+    if (secret := secret_problem(str(cfg["SECRET_KEY"] or ""))) is not None:
+        problems.append(secret)
+    if not str(cfg.get("GGZY_BASE_URL") or "").startswith("https://"):
+        problems.append("GGZY_BASE_URL must be set to the platform's public https:// address")
     if cfg.get("GGZY_TASKS_EAGER"):
         problems.append("eager tasks are for unit tests only")
     if str(cfg["GGZY_KEY_DIR"]).rstrip("/").endswith("/demo"):

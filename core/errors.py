@@ -70,8 +70,8 @@ class TooManyRequests(DomainError):
 
 def wants_json() -> bool:
     """API paths and clients that ask for JSON get JSON; pages get an HTML error page."""
-    if request.path.startswith("/api/"):
-        return True
+    if request.path.startswith("/api/") or request.path in ("/metrics", "/healthz"):
+        return True  # machines: a scraper gets a 401, never a sign-in page
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 

@@ -60,6 +60,8 @@ CATALOGUE: dict[str, tuple[str, ...]] = {
     "core.key_registered": (_D,),
     "core.key_revoked": (_D,),
     "core.notification_created": ("notifications",),
+    #: the reset link is mailed from here: built on GGZY_BASE_URL, its token recomputed, never stored
+    "core.password_reset_requested": ("notifications",),
     #: operational self-test: `ggzy events ping` proves web → outbox → broker → worker end to end
     "core.selftest": ("core",),
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import logging
 import secrets
 
@@ -12,12 +13,13 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from core import events
 from core.audit import audit
 from core.clock import now
 from core.db import db
@@ -32,8 +34,10 @@ from core.models import (
     Grant,
     LoginAttempt,
     Organisation,
+    PasswordReset,
     User,
 )
+from core.notifications import notify
 
 logger = logging.getLogger(__name__)
 _hasher = PasswordHasher()
@@ -153,18 +157,47 @@ def _require_scope(scope_type: str, scope_id: int) -> None:
         raise ValidationFailed(f"there is no {scope_type} {scope_id} to give a duty on", code="unknown_scope")
 
 
+def _window_start() -> dt.datetime:
+    return now() - dt.timedelta(seconds=current_app.config["GGZY_LOGIN_WINDOW_SECONDS"])
+
+
 def _recent_failures(*conditions) -> int:
-    window = dt.timedelta(seconds=current_app.config["GGZY_LOGIN_WINDOW_SECONDS"])
     return db.session.scalar(select(func.count()).select_from(LoginAttempt)
-                             .where(*conditions, LoginAttempt.at > now() - window)) or 0
+                             .where(*conditions, LoginAttempt.at > _window_start())) or 0
 
 
-def _rate_limited(email: str, ip: str) -> bool:
-    """Limit per (account, address) and per address: a stranger elsewhere cannot lock a bidder out
-    before a deadline, and one address cannot try many accounts."""
+#: failures of one account (from any address) before each further attempt must wait
+ACCOUNT_FREE_FAILURES_FACTOR = 2
+#: one address (an office behind one NAT) is limited only far above one person's typing errors
+ADDRESS_LIMIT_FACTOR = 50
+
+
+def _account_backoff(email: str) -> int:
+    """Seconds the account must still wait: after ``2 × GGZY_LOGIN_MAX_FAILURES`` failures in the
+    window (from anywhere), each further try waits 2, 4, 8 … seconds after the last failure, capped at
+    ``GGZY_LOGIN_BACKOFF_MAX_SECONDS``.  Guessing from many addresses slows to a crawl, and the owner
+    waits at most the cap, never the whole window."""
+    free = ACCOUNT_FREE_FAILURES_FACTOR * current_app.config["GGZY_LOGIN_MAX_FAILURES"]
+    count, last = db.session.execute(select(func.count(), func.max(LoginAttempt.at)).select_from(LoginAttempt)
+                                     .where(LoginAttempt.email == email, LoginAttempt.at > _window_start())).one()
+    if count < free or last is None:
+        return 0
+    delay = min(2 ** min(count - free + 1, 20), current_app.config["GGZY_LOGIN_BACKOFF_MAX_SECONDS"])
+    last = last if last.tzinfo else last.replace(tzinfo=dt.UTC)
+    return max(0, int((last + dt.timedelta(seconds=delay) - now()).total_seconds() + 0.999))
+
+
+def _rate_limited(email: str, ip: str) -> int:
+    """Seconds to wait before another try, 0 if none.  Three limits: per (account, address) the hard
+    limit of the window (a stranger elsewhere cannot lock a bidder out before a deadline); per account
+    from any address, a growing backoff (no distributed guessing); per address only far above one
+    person's mistakes (a whole office signs in from one address)."""
     limit = current_app.config["GGZY_LOGIN_MAX_FAILURES"]
-    return (_recent_failures(LoginAttempt.email == email, LoginAttempt.ip == ip) >= limit
-            or _recent_failures(LoginAttempt.ip == ip) >= 4 * limit)
+    window = current_app.config["GGZY_LOGIN_WINDOW_SECONDS"]
+    if (_recent_failures(LoginAttempt.email == email, LoginAttempt.ip == ip) >= limit
+            or _recent_failures(LoginAttempt.ip == ip) >= ADDRESS_LIMIT_FACTOR * limit):
+        return window
+    return _account_backoff(email)
 
 
 def authenticate(*, email: str, password: str, ip: str, totp_code: str | None = None) -> User:
@@ -174,8 +207,9 @@ def authenticate(*, email: str, password: str, ip: str, totp_code: str | None = 
     :raises Unauthorized: wrong credentials (the same message whether the account exists or not)
     """
     email = (email or "").strip().lower()
-    if _rate_limited(email, ip):
-        raise TooManyRequests("too many failed sign-ins; wait 15 minutes", code="login_rate_limited")
+    if wait := _rate_limited(email, ip):
+        raise TooManyRequests(f"too many failed sign-ins; try again in {wait} seconds", code="login_rate_limited",
+                              retry_after=wait)
     user = db.session.scalar(select(User).where(User.email == email))
     # verify even without an account, so the response time does not tell whether it exists
     password_ok = _verify(user, password) if user is not None else _verify_nobody(password)
@@ -215,9 +249,32 @@ def _verify_nobody(password: str) -> bool:
 
 
 def set_password(user: User, password: str) -> None:
+    """A new password ends every session and API token of the user and voids pending reset links:
+    whoever knew the old one (or stole a cookie or token with it) is out."""
     check_password_strength(password)
     user.password_hash = _hasher.hash(password)
-    audit("user.password_changed", object_type="user", object_id=user.id)
+    end_sessions(user)
+    revoked = revoke_all_tokens(user)
+    db.session.execute(update(PasswordReset).where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+                       .values(used_at=now()))
+    audit("user.password_changed", object_type="user", object_id=user.id, tokens_revoked=revoked)
+
+
+def end_sessions(user: User) -> None:
+    """End every browser session of the user (each carries the generation it started in)."""
+    user.session_generation = (user.session_generation or 0) + 1
+    audit("user.sessions_ended", object_type="user", object_id=user.id)
+
+
+def session_user(session_id: str) -> User | None:
+    """The user of a session id ``<id>:<generation>``; None if unknown, inactive or ended."""
+    user_id, _sep, generation = (session_id or "").partition(":")
+    if not user_id.isdigit() or not generation.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or int(generation) != (user.session_generation or 0):
+        return None
+    return user
 
 
 # --- API tokens -------------------------------------------------------------------------------
@@ -296,20 +353,40 @@ def revoke_token(*, token: ApiToken) -> None:
     audit("token.revoked", object_type="api_token", object_id=token.id)
 
 
+def revoke_all_tokens(user: User) -> int:
+    """Revoke every live API token of the user; returns how many."""
+    result = db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                                .values(revoked_at=now()).execution_options(synchronize_session="fetch"))
+    return result.rowcount or 0
+
+
 # --- TOTP -----------------------------------------------------------------------------------
 
-def start_totp(user: User) -> str:
-    """Begin enrolment: a fresh secret, confirmed only after one good code."""
-    user.totp_secret = pyotp.random_base32()
-    user.totp_confirmed = False
-    return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.email, issuer_name="ggzy")
+def start_totp(user: User, *, current_code: str | None = None) -> str:
+    """Begin enrolment: a fresh pending secret, which replaces the current one only once confirmed.
+
+    An enrolled user must give a valid current code to re-enrol: whoever holds a session (or a CSRF
+    token in it) cannot replace the factor.  A first enrolment is audited and announced to the user's
+    admins (see docs/security.md, "First enrolment").
+
+    :raises ValidationFailed: enrolled, and the current code is missing or wrong (``totp_current_required``)
+    """
+    if user.totp_confirmed and not verify_totp(user, current_code):
+        raise ValidationFailed("re-enrolling needs a valid code of the authenticator enrolled now",
+                               code="totp_current_required")
+    user.totp_pending_secret = pyotp.random_base32()
+    if not user.totp_confirmed:
+        user.totp_secret = user.totp_pending_secret  # nothing to keep yet (unconfirmed, it guards nothing)
+    audit("user.totp_enrolment_started", object_type="user", object_id=user.id, reenrol=bool(user.totp_confirmed))
+    return pyotp.TOTP(user.totp_pending_secret).provisioning_uri(name=user.email, issuer_name="ggzy")
 
 
-def _totp_step(user: User, code: str | None) -> int | None:
+def _totp_step(user: User, code: str | None, secret: str | None = None) -> int | None:
     """The time step a code belongs to (±1 step of drift), read on core.clock; None if no match."""
-    if not user.totp_secret or not code:
+    secret = secret or user.totp_secret
+    if not secret or not code:
         return None
-    totp, moment = pyotp.TOTP(user.totp_secret), now()
+    totp, moment = pyotp.TOTP(secret), now()
     for drift in (0, -1, 1):
         at = moment + dt.timedelta(seconds=30 * drift)
         if secrets.compare_digest(totp.at(at), code.strip()):
@@ -318,12 +395,52 @@ def _totp_step(user: User, code: str | None) -> int | None:
 
 
 def confirm_totp(user: User, code: str) -> None:
-    step = _totp_step(user, code)
+    """Confirm the pending secret with one of its codes; it becomes the account's factor."""
+    step = _totp_step(user, code, user.totp_pending_secret) if user.totp_pending_secret else None
     if step is None:
         raise ValidationFailed("the one-time code is not valid", code="totp_invalid")
+    first = not user.totp_confirmed
+    user.totp_secret, user.totp_pending_secret = user.totp_pending_secret, None
     user.totp_last_step = step
     user.totp_confirmed = True
-    audit("user.totp_enrolled", object_type="user", object_id=user.id)
+    audit("user.totp_enrolled", object_type="user", object_id=user.id, first=first)
+    if first and user.needs_totp:
+        _announce_first_enrolment(user)
+
+
+def _announce_first_enrolment(user: User) -> None:
+    """A privileged account's first factor is set by whoever signs in first with its password: the
+    user and every admin are told, so an enrolment nobody expected is seen and reset (audited)."""
+    admins = db.session.scalars(select(User).where(User.role == "admin", User.active)).all()
+    for person in {user.id: user, **{a.id: a for a in admins}}.values():
+        notify(user=person, subject=f"第二因素已登记 / second factor enrolled: {user.email}",
+               body=f"account {user.id} ({user.role}) enrolled an authenticator app at {now():%Y-%m-%d %H:%M} UTC. "
+                    "If this was not its owner, an admin resets the factor (ggzy users reset-totp).")
+
+
+def disable_totp(user: User, *, current_code: str | None) -> None:
+    """Turn the second factor off; needs a valid current code.  A role that requires one cannot.
+
+    :raises ValidationFailed: wrong code (``totp_current_required``) or required for the role
+    """
+    if not user.totp_confirmed:
+        return
+    if user.needs_totp:
+        raise ValidationFailed("your role requires a second factor; re-enrol instead", code="totp_required_for_role")
+    if not verify_totp(user, current_code):
+        raise ValidationFailed("turning the second factor off needs a valid current code",
+                               code="totp_current_required")
+    user.totp_secret, user.totp_pending_secret, user.totp_confirmed = None, None, False
+    audit("user.totp_disabled", object_type="user", object_id=user.id)
+
+
+def reset_totp(*, user: User, by: str) -> None:
+    """An admin's reset (lost phone, unexpected enrolment): clears the factor, ends every session and
+    token, audited with who reset it.  The next sign-in enrols again."""
+    user.totp_secret, user.totp_pending_secret, user.totp_confirmed, user.totp_last_step = None, None, False, None
+    end_sessions(user)
+    revoked = revoke_all_tokens(user)
+    audit("user.totp_reset", object_type="user", object_id=user.id, by=by, tokens_revoked=revoked)
 
 
 def verify_totp(user: User, code: str | None) -> bool:
@@ -357,24 +474,52 @@ def timed_serializer(salt: str) -> URLSafeTimedSerializer:
 
 # --- password reset ---------------------------------------------------------------------------
 
-def _reset_serializer() -> URLSafeTimedSerializer:
-    return timed_serializer("ggzy-password-reset")
+def _reset_token_of(row: PasswordReset) -> str:
+    """The link's token: an HMAC of the row under the secret key (never stored; recomputed to mail it)."""
+    key = current_app.config["SECRET_KEY"].encode()
+    mac = hmac.new(key, f"ggzy-password-reset:{row.id}:{row.user_id}:{row.nonce}".encode(), hashlib.sha256)
+    return mac.hexdigest()
+
+
+def request_password_reset(user: User) -> PasswordReset:
+    """Start a reset: a row holding the token's hash, and an event whose handler mails the link
+    (built on ``GGZY_BASE_URL``).  The token itself is never written anywhere."""
+    row = PasswordReset(user_id=user.id, nonce=secrets.token_hex(16), token_sha256="",
+                        expires_at=now() + dt.timedelta(seconds=RESET_MAX_AGE))
+    db.session.add(row)
+    db.session.flush()
+    row.token_sha256 = hashlib.sha256(_reset_token_of(row).encode()).hexdigest()
+    db.session.flush()
+    events.record("core.password_reset_requested", {"reset_id": row.id, "user_id": user.id})
+    audit("user.password_reset_requested", object_type="user", object_id=user.id)
+    return row
 
 
 def reset_token(user: User) -> str:
-    """A signed token bound to the current password hash, so it works once and expires in an hour."""
-    return _reset_serializer().dumps({"u": user.id, "h": user.password_hash[-16:]})
+    """A new reset for ``user`` and its token (tests and the CLI; the pages mail it)."""
+    return _reset_token_of(request_password_reset(user))
+
+
+def reset_link_token(reset_id: int) -> tuple[PasswordReset, str] | None:
+    """The pending reset and its token, for the mail handler; None if used or expired."""
+    row = db.session.get(PasswordReset, reset_id)
+    if row is None or row.used_at is not None or row.expires_at < now():
+        return None
+    return row, _reset_token_of(row)
 
 
 def reset_password(*, token: str, password: str) -> User:
-    try:
-        data = _reset_serializer().loads(token, max_age=RESET_MAX_AGE)
-    except SignatureExpired:
-        raise ValidationFailed("the reset link has expired", code="reset_expired") from None
-    except BadSignature:
-        raise ValidationFailed("the reset link is not valid", code="reset_invalid") from None
-    user = db.session.get(User, data["u"])
-    if user is None or user.password_hash[-16:] != data["h"]:
+    """Set a new password through a reset link: once, within the hour, and only while the password
+    has not changed meanwhile (every other pending link of the user is voided with it)."""
+    digest = hashlib.sha256((token or "").encode()).hexdigest()
+    row = db.session.scalar(select(PasswordReset).where(PasswordReset.token_sha256 == digest))
+    if row is None or not hmac.compare_digest(_reset_token_of(row), token):
+        raise ValidationFailed("the reset link is not valid", code="reset_invalid")
+    if row.used_at is not None:
         raise ValidationFailed("the reset link was already used", code="reset_invalid")
-    set_password(user, password)
-    return user
+    if row.expires_at < now():
+        raise ValidationFailed("the reset link has expired", code="reset_expired")
+    check_password_strength(password)
+    set_password(row.user, password)
+    row.used_at = now()
+    return row.user

@@ -69,8 +69,14 @@ class User(db.Model):
     #: base32 TOTP secret once enrolled; confirmed means a code was verified once
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: a new secret being enrolled: it replaces ``totp_secret`` only when one of its codes is confirmed,
+    #: so starting a re-enrolment never turns the second factor off
+    totp_pending_secret: Mapped[str | None] = mapped_column(String(64))
     #: last accepted TOTP time step, so a code cannot be replayed within its window
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    #: part of every session's id: raised by sign-out and by a password change or reset, it ends every
+    #: session of the user at once (the user loader refuses a session of an older generation)
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     locale: Mapped[str] = mapped_column(String(10), default="zh_CN")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
@@ -92,7 +98,8 @@ class User(db.Model):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """The session's user id: ``<id>:<generation>``, so that raising the generation ends it."""
+        return f"{self.id}:{self.session_generation or 0}"
 
     @property
     def needs_totp(self) -> bool:
@@ -132,6 +139,25 @@ class ApiToken(db.Model):
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class PasswordReset(db.Model):
+    """A pending password reset.  Only the SHA-256 of its link's token is stored: the token is an HMAC
+    of the row under the app's secret key (so the mail can be sent later, from the outbox, without
+    keeping it), and a copy of the database alone opens no account."""
+
+    __tablename__ = "core_password_resets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("core_users.id"), index=True)
+    #: random; with the secret key it gives the token
+    nonce: Mapped[str] = mapped_column(String(64))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    #: set when the link is used, or when the password changed otherwise (the link is then void)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
 

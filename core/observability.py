@@ -60,11 +60,29 @@ def init_request_tracking(app) -> None:
 
     @app.after_request
     def _finish(response):
-        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
-        REQUESTS.labels(request.method, endpoint, response.status_code).inc()
+        endpoint, method, status = metric_labels(response.status_code)
+        REQUESTS.labels(method, endpoint, status).inc()
         LATENCY.labels(endpoint).observe(time.perf_counter() - g.get("started", time.perf_counter()))
         response.headers["X-Request-ID"] = g.get("request_id", "")
         return response
+
+
+#: blueprints whose requests say who bids, and how much, on which lot (uploads, submissions, bonds,
+#: withdrawals, the opening key fetched before packing): counted together, never per route or status
+SECRET_BLUEPRINTS = ("bidding", "bidding_pages")
+#: routes of other blueprints with the same secret (who downloaded the tender documents, before the deadline)
+SECRET_ROUTE_PARTS = ("/download",)
+SECRET_LABEL = "(bidding)"
+
+
+def metric_labels(status: int) -> tuple[str, str, str]:
+    """(endpoint, method, status) of this request for the counters.  Bidding requests (and document
+    downloads) share one label with the status class only, so no counter grows with one lot's bids,
+    bonds, withdrawals or downloads."""
+    rule = request.url_rule.rule if request.url_rule else "unmatched"
+    if (request.blueprint or "").split(".")[0] in SECRET_BLUEPRINTS or any(p in rule for p in SECRET_ROUTE_PARTS):
+        return SECRET_LABEL, "*", f"{status // 100}xx"
+    return rule, request.method, str(status)
 
 
 def _check(fn) -> dict:
@@ -119,4 +137,6 @@ def healthz():
 @blp.get("/metrics")
 @permission("metrics.read")
 def metrics():
+    """Prometheus text, for admins only (a bearer token of an admin account, as the scraper's
+    ``authorization`` setting): request counts are operational, not public."""
     return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)

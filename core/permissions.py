@@ -53,7 +53,7 @@ def _r(roles=(), owner_roles=(), grants=(), public=False, writes=False, descript
 #: the one table; domains add their operations with :func:`declare`
 PERMISSIONS: dict[str, Rule] = {
     "health.read": _r(public=True, description="liveness and dependency status"),
-    "metrics.read": _r(public=True, description="Prometheus metrics"),
+    "metrics.read": _r(roles={"admin"}, description="Prometheus metrics (bearer token of an admin)"),
     "auth.token.create": _r(public=True, writes=True, description="exchange a password for an API token"),
     "me.read": _r(roles=ANY_USER, description="the signed-in user and organisation"),
     "tokens.list": _r(roles=ANY_USER, description="own API tokens"),

@@ -24,7 +24,7 @@ bp = Blueprint("core_pages", __name__, template_folder="templates", static_folde
 def _layout_context():
     user = g.get("user")
     return {"current": user, "unread": notifications.unread_count(user) if user else 0,
-            "env": current_app.config["GGZY_ENV"], "locale": str(get_locale()), "nav_links": nav_links(user)}
+            "env": current_app.config["GGZY_ENV"], "base_url": current_app.config["GGZY_BASE_URL"], "locale": str(get_locale()), "nav_links": nav_links(user)}
 
 
 @bp.get("/")
@@ -44,7 +44,7 @@ def login():
                                      ip=request.remote_addr or "", totp_code=form.get("totp") or None)
     except DomainError as err:
         commit()  # keep the failed-attempt row for the rate limit
-        return render_template("core/login.html", error=err.detail, next=form.get("next", "")), err.status
+        return render_template("core/login.html", error=page_message(err), next=form.get("next", "")), err.status
     login_user(user)
     commit()
     if user.needs_totp and not user.totp_confirmed:
@@ -57,6 +57,12 @@ def login():
 @bp.post("/logout")
 @permission("pages.home")
 def logout():
+    """Sign out everywhere: every session of the user ends, not only this browser's cookie.  API
+    tokens stay (the bidder tool's, made on purpose; revoked on the account page, or all at once by a
+    password change)."""
+    if g.user is not None and not g.via_token:
+        identity.end_sessions(g.user)
+        commit()
     logout_user()
     return redirect(url_for(".home"))
 
@@ -99,21 +105,46 @@ def create_token():
     return redirect(url_for(".account"))
 
 
+#: page wording of sign-in, reset and second-factor refusals (the services' details are English)
+PAGE_MESSAGES = {
+    "bad_credentials": lambda err: _("e-mail or password is wrong"),
+    "totp_required": lambda err: _("A valid one-time code is required."),
+    "login_rate_limited": lambda err: _("Too many failed sign-ins; try again in %(seconds)s seconds.",
+                                        seconds=err.extra.get("retry_after", "")),
+    "reset_invalid": lambda err: _("The reset link is not valid or was already used."),
+    "reset_expired": lambda err: _("The reset link has expired."),
+    "weak_password": lambda err: _("A password needs at least 10 characters."),
+    "totp_current_required": lambda err: _("Enter a valid code of the authenticator enrolled now."),
+    "totp_invalid": lambda err: _("The one-time code is not valid."),
+    "totp_required_for_role": lambda err: _("Your role requires a second factor; re-enrol instead."),
+}
+
+
+def page_message(err: DomainError) -> str:
+    """A refusal in the page's language where one is written, else the service's detail."""
+    wording = PAGE_MESSAGES.get(err.code)
+    return wording(err) if wording else err.detail
+
+
 @bp.post("/account/totp")
 @permission("pages.account")
 def totp():
+    """Confirm a pending enrolment (``code``), or start one: a user already enrolled gives a code of
+    the current authenticator (``current_code``), so a session alone cannot replace the factor."""
     user = g.user
-    if request.form.get("code"):
-        try:
+    try:
+        if request.form.get("code"):
             identity.confirm_totp(user, request.form["code"])
             flash(_("Second factor enrolled."))
-        except DomainError as err:
-            flash(err.detail)
-        commit()
+            commit()
+            return redirect(url_for(".account"))
+        uri = identity.start_totp(user, current_code=request.form.get("current_code") or None)
+    except DomainError as err:
+        commit()  # a spent code stays spent
+        flash(page_message(err))
         return redirect(url_for(".account"))
-    uri = identity.start_totp(user)
     commit()
-    return render_template("core/totp.html", uri=uri, secret=user.totp_secret)
+    return render_template("core/totp.html", uri=uri, secret=user.totp_pending_secret)
 
 
 @bp.get("/inbox")
@@ -127,10 +158,8 @@ def inbox():
 def password_reset_request():
     if request.method == "POST":
         user = db.session.scalar(select(User).where(User.email == request.form.get("email", "").strip().lower()))
-        if user is not None:
-            link = url_for(".password_reset", token=identity.reset_token(user), _external=True)
-            notifications.notify(user=user, subject=_("Password reset"), link=link,
-                                 body=_("Open the link within one hour to choose a new password."))
+        if user is not None:  # the link is mailed on GGZY_BASE_URL, never on this request's Host
+            identity.request_password_reset(user)
             commit()
         flash(_("If the address is registered, a reset link is on its way."))
         return redirect(url_for(".login"))
@@ -144,7 +173,7 @@ def password_reset(token):
         try:
             identity.reset_password(token=token, password=request.form.get("password", ""))
         except DomainError as err:
-            return render_template("core/reset.html", error=err.detail), err.status
+            return render_template("core/reset.html", error=page_message(err)), err.status
         commit()
         flash(_("Password changed. Sign in with the new one."))
         return redirect(url_for(".login"))

@@ -21,8 +21,10 @@ def clean_env(monkeypatch, tmp_path):
 
 
 def test_defaults_are_the_embedded_setup(clean_env, tmp_path):
+    clean_env.setenv("GGZY_ENV", "demo")  # unset means production (tests/core/test_security.py)
     cfg = build_config()
     assert cfg["GGZY_ENV"] == "demo" and cfg["TESTING"] is False
+    assert cfg["GGZY_BASE_URL"] == "http://127.0.0.1:5000"
     assert cfg["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'ggzy.sqlite'}"
     assert cfg["GGZY_BROKER_URL"] == f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}"
     assert cfg["GGZY_KEY_DIR"] == str(tmp_path / "keys")
@@ -31,6 +33,7 @@ def test_defaults_are_the_embedded_setup(clean_env, tmp_path):
 
 
 def test_environment_variables_are_parsed(clean_env):
+    clean_env.setenv("GGZY_ENV", "demo")
     clean_env.setenv("GGZY_PORT", "8080")
     clean_env.setenv("GGZY_LOGIN_MAX_FAILURES", " 7 ")
     clean_env.setenv("GGZY_S3_SECURE", "Yes")
@@ -67,6 +70,7 @@ def test_a_non_integer_for_an_integer_setting_is_refused():
 
 
 def test_explicit_overrides_win_over_the_environment(clean_env):
+    clean_env.setenv("GGZY_ENV", "demo")
     clean_env.setenv("GGZY_PORT", "8080")
     assert build_config({"GGZY_PORT": 9000})["GGZY_PORT"] == 9000
 
@@ -86,7 +90,8 @@ def test_production_refuses_the_default_secret(clean_env):
 
 def test_production_refuses_eager_tasks_and_demo_keys(clean_env):
     clean_env.setenv("GGZY_ENV", "production")
-    clean_env.setenv("GGZY_SECRET_KEY", "a-private-production-secret")
+    clean_env.setenv("GGZY_SECRET_KEY", "a-private-production-secret-0123456789XYZ")
+    clean_env.setenv("GGZY_BASE_URL", "https://ggzy.example.cn")
     clean_env.setenv("GGZY_TASKS_EAGER", "true")
     with pytest.raises(ProductionConfigError, match="eager"):
         build_config()
@@ -101,7 +106,7 @@ def test_production_refuses_eager_tasks_and_demo_keys(clean_env):
 
 def test_production_lists_every_problem(clean_env):
     with pytest.raises(ProductionConfigError) as info:
-        config.check_production({**build_config(), "GGZY_ENV": "production", "GGZY_TASKS_EAGER": True})
+        config.check_production({**build_config({"GGZY_ENV": "demo"}), "GGZY_ENV": "production", "GGZY_TASKS_EAGER": True})
     assert "GGZY_SECRET_KEY" in str(info.value) and "eager" in str(info.value)
 
 
@@ -146,9 +151,13 @@ def test_healthz_reports_an_expired_lease(app, client):
     assert client.get("/healthz").status_code == 503
 
 
-def test_metrics_are_prometheus_text(client):
+def test_metrics_are_prometheus_text(app, client):
+    from tests.factories import bearer, make_user, token_for
+
+    with app.app_context():
+        admin = token_for(make_user("admin"))
     client.get("/")
-    resp = client.get("/metrics")
+    resp = client.get("/metrics", headers=bearer(admin))
     assert resp.status_code == 200
     assert resp.mimetype == "text/plain"
     text = resp.get_data(as_text=True)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from core import identity, notifications
 from core.db import db
 from core.events import commit
-from core.models import ApiToken, Notification
+from core.models import ApiToken
 from tests.factories import PASSWORD, make_user
 
 TITLE = "Public Resource Trading Platform"
@@ -145,16 +145,22 @@ def test_inbox_shows_own_messages_only(app, client):
     assert re.search(r'class="badge">1<', client.get("/").get_data(as_text=True))  # unread count
 
 
-def test_password_reset_through_the_pages(app, client):
+def test_password_reset_through_the_pages(app, client, monkeypatch):
     user = _user(app, email="forgot@test.ggzy")
+    mailed = []
+
+    class Mailbox(notifications.Channel):
+        def send(self, user, note):
+            mailed.append((user.id, note.link))
+
+    monkeypatch.setattr(notifications, "mail_channel", Mailbox)
     page = client.get("/password-reset")
     for email in ("forgot@test.ggzy", "unknown@test.ggzy"):  # the same answer for both
         resp = client.post("/password-reset", data={"csrf_token": csrf_from(page), "email": email})
         assert resp.status_code == 302 and resp.headers["Location"].endswith("/login")
-    with app.app_context():
-        notes = db.session.scalars(select(Notification)).all()
-        assert [n.user_id for n in notes] == [user["id"]]
-        link = notes[0].link
+    assert [user_id for user_id, _link in mailed] == [user["id"]]
+    link = mailed[0][1]
+    assert link.startswith(app.config["GGZY_BASE_URL"] + "/password-reset/")
     path = link[link.index("/password-reset/"):]
     form = client.get(path)
     assert form.status_code == 200
