@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from core import clock, identity, keys, notifications
+from core import clock, identity, keys, notifications, second_factor
 from core import schemas as s
 from core.audit import disclosed
 from core.db import db, get_or_404
@@ -36,7 +36,7 @@ class Tokens(MethodView):
         except DomainError:
             commit()  # keep the failed-attempt row for the rate limit (the error handler rolls back)
             raise
-        identity.require_enrolled_second_factor(user)
+        second_factor.require_enrolled_second_factor(user)
         row, clear = identity.issue_token(user=user, name=data["name"])
         commit()
         row.token = clear  # shown once, never stored

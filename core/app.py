@@ -115,7 +115,7 @@ ENROLMENT_ENDPOINTS = {"core_pages.account", "core_pages.totp", "core_pages.logo
 
 def _second_factor_gate(user) -> None:
     """Supervisors, admins and custodians act only after enrolling a second factor (DESIGN §3)."""
-    from core.identity import require_enrolled_second_factor
+    from core.second_factor import require_enrolled_second_factor
 
     if request.endpoint in ENROLMENT_ENDPOINTS or (request.endpoint or "").endswith("static"):
         return

@@ -267,7 +267,7 @@ def users_reset_totp(email, by):
     and tokens.  The next sign-in enrols again."""
     from sqlalchemy import select
 
-    from core import identity
+    from core import second_factor
     from core.db import db as database
     from core.events import commit
     from core.models import User
@@ -275,6 +275,6 @@ def users_reset_totp(email, by):
     user = database.session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None:
         raise click.ClickException(f"no account {email}")
-    identity.reset_totp(user=user, by=f"cli: {by}")
+    second_factor.reset_totp(user=user, by=f"cli: {by}")
     commit()
     click.echo(f"second factor of {user.email} reset; every session and token of the user ended")

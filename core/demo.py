@@ -103,10 +103,10 @@ def enrol_demo_totp(user) -> None:
     """Demo only: enrol the second factor so a newcomer can sign in with `ggzy demo-code EMAIL`."""
     import pyotp
 
-    from core import identity
+    from core import second_factor
 
-    identity.start_totp(user)
-    identity.confirm_totp(user, pyotp.TOTP(user.totp_secret).at(_now()))
+    second_factor.start_totp(user)
+    second_factor.confirm_totp(user, pyotp.TOTP(user.totp_secret).at(_now()))
 
 
 def _now():

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 from sqlalchemy import select
 
-from core import identity, keys, notifications
+from core import identity, keys, notifications, second_factor
 from core.db import db
 from core.errors import DomainError
 from core.events import commit
@@ -134,11 +134,11 @@ def totp():
     user = g.user
     try:
         if request.form.get("code"):
-            identity.confirm_totp(user, request.form["code"])
+            second_factor.confirm_totp(user, request.form["code"])
             flash(_("Second factor enrolled."))
             commit()
             return redirect(url_for(".account"))
-        uri = identity.start_totp(user, current_code=request.form.get("current_code") or None)
+        uri = second_factor.start_totp(user, current_code=request.form.get("current_code") or None)
     except DomainError as err:
         commit()  # a spent code stays spent
         flash(page_message(err))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pyotp
 import pytest
 
-from core import identity
+from core import second_factor
 from core.clock import frozen
 from core.db import db
 from core.events import commit
@@ -44,7 +44,7 @@ def test_host_and_bidder_in_the_hall(app, live_server, browser, tmp_path):  # no
         world = make_opening()
         bidders = add_bidders(app.test_client(), world, tmp_path, 3)
         host = db.session.get(User, world.host.id)
-        identity.start_totp(host)
+        second_factor.start_totp(host)
         host.totp_confirmed = True
         commit()
         f = {"lot": world.lot.id, "host_email": host.email, "secret": host.totp_secret,

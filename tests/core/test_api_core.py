@@ -10,7 +10,7 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from core import identity
+from core import identity, second_factor
 from core.clock import frozen, now
 from core.db import db
 from core.events import commit
@@ -307,7 +307,7 @@ def test_me_shows_grants_and_no_secrets(app, client):
         user, lot_id = make_user("agency"), make_lot().id
         identity.grant(user=user, grant_name="opening_host", scope_id=lot_id)
         identity.grant(user=user, grant_name="opening_host", scope_id=lot_id)  # idempotent
-        identity.start_totp(user)
+        second_factor.start_totp(user)
         clear = token_for(user)
     body = client.get("/api/me", headers=bearer(clear)).get_json()
     assert [(g["grant"], g["scope_id"]) for g in body["grants"]] == [("opening_host", lot_id)]

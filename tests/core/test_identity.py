@@ -10,7 +10,7 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from core import clock, identity
+from core import clock, identity, second_factor
 from core.clock import frozen, now
 from core.db import db
 from core.errors import Conflict, TooManyRequests, Unauthorized, ValidationFailed
@@ -279,12 +279,12 @@ def test_rate_limit_window_expires(app):
 
 def _enrolled_supervisor() -> tuple[str, str]:
     user = make_user("supervisor", email="sup@test.ggzy")
-    uri = identity.start_totp(user)
+    uri = second_factor.start_totp(user)
     assert uri.startswith("otpauth://totp/") and "issuer=ggzy" in uri
     with pytest.raises(ValidationFailed):
-        identity.confirm_totp(user, _wrong_code(user.totp_secret))
+        second_factor.confirm_totp(user, _wrong_code(user.totp_secret))
     assert not user.totp_confirmed
-    identity.confirm_totp(user, pyotp.TOTP(user.totp_secret).now())
+    second_factor.confirm_totp(user, pyotp.TOTP(user.totp_secret).now())
     assert user.totp_confirmed
     commit()
     return user.email, user.totp_secret

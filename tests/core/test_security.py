@@ -13,7 +13,7 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from core import clock, identity, models, notifications
+from core import clock, identity, models, notifications, second_factor
 from core.config import ProductionConfigError, build_config
 from core.db import db
 from core.events import commit
@@ -54,8 +54,8 @@ def sign_in(client, email, password=PASSWORD, totp=""):
 
 def _enrolled(role="supervisor") -> tuple[int, str, str]:
     user = make_user(role)
-    identity.start_totp(user)
-    identity.confirm_totp(user, pyotp.TOTP(getattr(user, "totp_pending_secret", None) or user.totp_secret).now())
+    second_factor.start_totp(user)
+    second_factor.confirm_totp(user, pyotp.TOTP(getattr(user, "totp_pending_secret", None) or user.totp_secret).now())
     commit()
     return user.id, user.email, user.totp_secret
 
@@ -262,7 +262,7 @@ def test_an_admin_reset_of_the_factor_is_audited_and_ends_sessions(app):
         user_id, email, _secret = _enrolled("supervisor")
         user = db.session.get(User, user_id)
         token = token_for(user)
-        identity.reset_totp(user=user, by="admin@test.ggzy")
+        second_factor.reset_totp(user=user, by="admin@test.ggzy")
         commit()
         assert not user.totp_confirmed and user.totp_secret is None
         assert identity.user_for_token(token) is None

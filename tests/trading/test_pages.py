@@ -8,7 +8,7 @@ import re
 import pyotp
 import pytest
 
-from core import identity
+from core import second_factor
 from core.clock import frozen
 from core.events import commit
 from tests.factories import PASSWORD
@@ -26,7 +26,7 @@ def sign_in(client, user):
     """Sign in by the login form; supervisors and admins get a second factor enrolled first."""
     data = {"email": user.email, "password": PASSWORD}
     if user.needs_totp:
-        identity.start_totp(user)
+        second_factor.start_totp(user)
         user.totp_confirmed = True
         commit()
         data["totp"] = pyotp.TOTP(user.totp_secret).now()
