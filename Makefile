@@ -31,7 +31,7 @@ test: setup
 	fi
 
 bench: setup
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(ONLY)
 
 lint: setup
 	$(VENV)/bin/ruff check .
