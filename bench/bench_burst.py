@@ -496,15 +496,20 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
-    db_url = os.environ.get("GGZY_BENCH_DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp(prefix='ggzy-burst-db-')}/db.sqlite"
+    sqlite_dir = None if os.environ.get("GGZY_BENCH_DATABASE_URL") else tempfile.mkdtemp(prefix="ggzy-burst-db-")
+    db_url = os.environ.get("GGZY_BENCH_DATABASE_URL") or f"sqlite:///{sqlite_dir}/db.sqlite"
     broker = os.environ.get("GGZY_BENCH_BROKER_URL") or "memory://"
     figures, ok = {}, True
-    if args.part in ("all", "small"):
-        figures.update(small_run(args, db_url, broker))
-        ok = ok and figures["lost"] == 0 and figures["accepted"] == figures["bids"]
-    if args.part in ("all", "large"):
-        figures.update(large_run(args, db_url, broker))
-        ok = ok and figures["large_lost"] == 0 and figures["large_accepted"] == figures["large_bids"]
+    try:
+        if args.part in ("all", "small"):
+            figures.update(small_run(args, db_url, broker))
+            ok = ok and figures["lost"] == 0 and figures["accepted"] == figures["bids"]
+        if args.part in ("all", "large"):
+            figures.update(large_run(args, db_url, broker))
+            ok = ok and figures["large_lost"] == 0 and figures["large_accepted"] == figures["large_bids"]
+    finally:
+        if sqlite_dir:
+            subprocess.run(["rm", "-rf", sqlite_dir], check=False)
     path = write("burst", figures if args.part == "all" else _merge(figures))
     _print(figures, path)
     return 0 if ok else 1
