@@ -32,7 +32,7 @@ test: setup
 	fi
 
 bench: setup
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(ONLY)
 
 # One checker a line: ruff (style, bugs), import-linter (the layers, pyproject.toml), deptry (pyproject.toml
 # declares what the code imports).

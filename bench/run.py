@@ -1,7 +1,9 @@
 """`make bench`: run every benchmark script in bench/ (bench_*.py), each of which prints its table
 and writes bench/results/<name>.json with the keys of the design document, git sha, date and machine.
 
-Usage: python bench/run.py [name ...]   e.g. `python bench/run.py archive detection`
+Usage: python bench/run.py [name ...]   e.g. `python bench/run.py archive detection`, or through make:
+`make bench ONLY=burst` (both parts of the deadline burst, 2 MB and large packages; for one part
+only, `python bench/bench_burst.py --part large`).
 """
 from __future__ import annotations
 

@@ -59,7 +59,8 @@ def _trust_proxies(app: Flask) -> None:
 
 def _import_models() -> None:
     """Every table must be in the metadata before create_all or Alembic looks at it."""
-    for module in ("core.models", "core.clock", "core.events", "core.keys", "core.leases", "core.scheduler"):
+    for module in ("core.models", "core.clock", "core.events", "core.keys", "core.leases", "core.scheduler",
+                   "core.storage.catalog"):
         importlib.import_module(module)
     for domain in PACKAGES[1:]:
         _domain_module(domain, "models")

@@ -159,7 +159,8 @@ class UploadChunk(MethodView):
                                    code="chunk_hash_required")
         request.max_content_length = services.uploads.chunk_max()
         return services.put_chunk(upload=db.session.get(Upload, upload_id), offset=query["offset"],
-                                  length=request.content_length, sha256=digest, stream=request.stream)
+                                  length=request.content_length, sha256=digest,
+                                  stream=services.body.request_body(request))
 
 
 @blp.route("/uploads/<upload_id>/finish")

@@ -110,30 +110,84 @@ def _lock_session(upload: Upload) -> Bid | None:
 
 
 def _one_chunk(upload: Upload) -> bool:
-    """The package came as one chunk, whose file name is its verified SHA-256: nothing to assemble."""
+    """The package came as one chunk, whose name is its verified SHA-256: no need to hash it again."""
     return chunk_area().chunks(upload.id) == [Chunk(0, upload.size, upload.sha256)]
 
 
 def _check_assembled(upload: Upload, organisation_id: int) -> tuple[dict, Path | None]:
-    """Check the assembled package.  Several chunks are checked, hashed and spooled in the same pass
-    (returned spool: the store adopts it), so the package is read once, not once more to store it.
+    """Check the assembled package, read once.  Returned: the check's report and a local file holding
+    the package, which the store adopts by rename (None: no local spool, S3: the store reads the
+    chunks and hashes as it writes).  Chunks written in place (bidding/services/chunks.py) are already the
+    package: the check reads and hashes that file, and the store adopts a hard link to it, so the
+    package is written once.  Otherwise the check copies the chunks into a spool as it hashes them.
     A refusal of bytes that are not the declared package is a mismatch: a chunk cut from other bytes
     (it matched only its own hash) breaks the package too, and blaming the package would send the
     bidder looking for a fault in a file that has none."""
-    reader = chunk_area().open(upload.id, upload.size)
-    one_chunk = _one_chunk(upload)
-    spool = None if one_chunk else get_storage().spool_path()
+    area = chunk_area()
+    reader = area.open(upload.id, upload.size)
     try:
-        if spool is not None:
-            return _check_spooling(upload, reader, spool, organisation_id), spool
-        try:
-            return validate_package(lot_id=upload.lot_id, stream=reader, organisation_id=organisation_id), None
-        except PackageRefused:  # one chunk is verified by its name; assembled chunks may not be
-            if not one_chunk and _assembled_sha256(upload) != upload.sha256:
-                raise _not_declared(upload) from None
-            raise
+        spool = get_storage().spool_path()
+        if spool is None:
+            return _check_unspooled(upload, reader, organisation_id), None
+        if (link := _link_package(upload, spool)) is not None:
+            return _check_in_place(upload, link, organisation_id), link
+        return _check_spooling(upload, reader, spool, organisation_id), spool
     finally:
         reader.close()
+
+
+def _check_unspooled(upload: Upload, reader, organisation_id: int) -> dict:
+    try:
+        return validate_package(lot_id=upload.lot_id, stream=reader, organisation_id=organisation_id)
+    except PackageRefused:  # one chunk is verified by its name; assembled chunks may not be
+        if not _one_chunk(upload) and _assembled_sha256(upload) != upload.sha256:
+            raise _not_declared(upload) from None
+        raise
+
+
+def _link_package(upload: Upload, spool: Path) -> Path | None:
+    """A second name, in the store's spool area, for the session's package file when it holds the
+    whole package (the session keeps its name until the commit, so a failed finish can be retried);
+    None when some chunk sits in a file of its own, or on another filesystem."""
+    package = chunk_area().package_file(upload.id, upload.size)
+    if package is None:
+        return None
+    spool.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(package, spool)
+    except FileNotFoundError:  # the session went meanwhile (collected, abandoned)
+        raise ChunkError("upload_collected", "this upload's chunks are gone; ask for its status") from None
+    except OSError:
+        return None
+    return spool
+
+
+def _check_in_place(upload: Upload, package: Path, organisation_id: int) -> dict:
+    """Check and hash the package in one read (no copy: the file is what the store adopts).  A package
+    sent as one chunk is not hashed again: that chunk's name is its verified SHA-256.
+
+    :raises UploadError: the bytes are not the declared package (the link is removed)"""
+    try:
+        with open(package, "rb") as fh:
+            body = Receiving(fh, None, upload.size, digest=not _one_chunk(upload))
+            try:
+                report = validate_package(lot_id=upload.lot_id, stream=body, organisation_id=organisation_id)
+            except PackageRefused:
+                body.drain()
+                if not _in_place_declared(body, upload):
+                    raise _not_declared(upload) from None
+                raise
+            body.drain()
+        if not _in_place_declared(body, upload):
+            raise _not_declared(upload)
+    except BaseException:
+        package.unlink(missing_ok=True)
+        raise
+    return report
+
+
+def _in_place_declared(body: Receiving, upload: Upload) -> bool:
+    return body.size == upload.size and (body.hash is None or body.hash.hexdigest() == upload.sha256)
 
 
 def _check_spooling(upload: Upload, reader, spool: Path, organisation_id: int) -> dict:
@@ -188,17 +242,14 @@ def _hash_mismatch(then: str = "", **extra) -> UploadError:
 
 
 def _store(upload: Upload, spool: Path | None):
-    """Write-once, never a second hash of the package: a spool made by the check is adopted by
-    rename; a package that came as one chunk is already hashed (the chunk's name is its verified
-    SHA-256), so the store adopts a hard link to that file; else (no local spool: S3) one streaming
+    """Write-once, never a second hash of the package: the file the check read (the session's package
+    file linked, or the spool it wrote) is adopted by rename; else (no local spool: S3) one streaming
     put in which the store checks the declared size and SHA-256 and keeps nothing on a mismatch."""
     store = get_storage()
     key = package_key(upload.lot_id, upload.sha256)
     try:
         if spool is not None:
             return store.adopt(key, spool, size=upload.size, sha256=upload.sha256, write_once=True)
-        if _one_chunk(upload) and (link := _link_chunk(upload, store)) is not None:
-            return store.adopt(key, link, size=upload.size, sha256=upload.sha256, write_once=True)
         reader = chunk_area().open(upload.id, upload.size)
         try:
             return store.put(key, reader, length=upload.size, sha256=upload.sha256, write_once=True)
@@ -206,19 +257,6 @@ def _store(upload: Upload, spool: Path | None):
             reader.close()
     except ChecksumMismatch:
         raise _not_declared(upload) from None
-
-
-def _link_chunk(upload: Upload, store) -> Path | None:
-    """A second name for the single chunk in the store's spool area (the chunk itself is kept until
-    the commit, so a failed finish can be retried); None on another filesystem or without a spool."""
-    spool = store.spool_path()
-    if spool is None:
-        return None
-    try:
-        os.link(chunk_area().path(upload.id, Chunk(0, upload.size, upload.sha256)), spool)
-    except OSError:
-        return None
-    return spool
 
 
 def _record_bid(*, upload, lot, organisation, actor, at, report, storage_key, standing, ip, user_agent, sha256,

@@ -38,14 +38,17 @@ _TRUE = {"1", "true", "yes", "on"}
 
 
 def storage_from_config(config: Mapping) -> Storage:
-    """Build the backend named by ``GGZY_STORAGE`` (``local`` by default, or ``s3``).
+    """Build the backend named by ``GGZY_STORAGE`` (``local`` by default, or ``s3``).  The local
+    store keeps the metadata of the files it adopts in the app's database (core/storage/catalog.py).
 
     Nothing is contacted here (the S3 bucket is checked or created on first use), so an app can
     start while the object store is down and report it through /healthz.
     """
     kind = str(config.get("GGZY_STORAGE") or "local").strip().lower()
-    if kind == "local":
-        return LocalStorage(Path(config.get("GGZY_STORAGE_DIR") or "instance/storage"))
+    if kind == "local":  # adopted files (bid packages) are described in the app's database
+        from core.storage.catalog import DatabaseCatalog
+
+        return LocalStorage(Path(config.get("GGZY_STORAGE_DIR") or "instance/storage"), catalog=DatabaseCatalog())
     if kind == "s3":
         return _s3_from_config(config)
     raise StorageError(f"GGZY_STORAGE must be 'local' or 's3', not {kind!r}")

@@ -8,7 +8,10 @@ Layout under ``root``::
     tmp/                                         uploads in progress
 
 Every write goes to ``tmp/`` first (fsync), then is renamed into place and the directory fsynced,
-so a crash leaves either the old state or the new one.  Retention and legal hold are enforced
+so a crash leaves either the old state or the new one.  A file *adopted* under a catalog
+(core/storage/catalog.py, the app's database) has no sidecar: its metadata is a row in the caller's
+transaction, whose commit commits the version; a data file without a sidecar or a row is not a
+version (a crash between rename and commit leaves one, unreferenced).  Retention and legal hold are enforced
 by this code, not by the filesystem: whoever has shell access can still remove files, which is
 why production uses S3/MinIO object lock.
 """
@@ -54,9 +57,12 @@ logger = logging.getLogger(__name__)
 class LocalStorage(Storage):
     """A directory with write-once, versioning, retention and legal-hold emulation."""
 
-    def __init__(self, root: Path | str, now=utcnow):
+    def __init__(self, root: Path | str, now=utcnow, catalog=None):
+        """:param catalog: where adopted versions are described (a
+            :class:`~core.storage.catalog.DatabaseCatalog`), or None: sidecars for every version"""
         self.root = Path(root).resolve()
         self._now = now
+        self._catalog = catalog
         self._objects = self.root / "objects"  # root is resolved, so this is too
         self._tmp = self.root / "tmp"
         self._objects.mkdir(parents=True, exist_ok=True)
@@ -89,7 +95,9 @@ class LocalStorage(Storage):
               write_once: bool = False) -> ObjectInfo:
         """Take a complete, already-hashed file by rename instead of copying it: fsync it, move it into
         ``tmp/`` (if it is not there yet) and commit it like a put.  The caller vouches for ``sha256``
-        (it hashed the bytes as it wrote them); the size is checked here.  Another filesystem → copy."""
+        (it hashed the bytes as it wrote them); the size is checked here.  Another filesystem → copy.
+        Under a catalog the new version's metadata is a row in the caller's transaction, not a
+        sidecar: the version exists once that transaction commits."""
         check_key(key)
         sha256 = check_sha256(sha256)
         path = Path(path)
@@ -114,7 +122,8 @@ class LocalStorage(Storage):
         except BaseException:
             path.unlink(missing_ok=True)
             raise
-        return self._commit(key, tmp, _Adopted(size, sha256), content_type, None, False, write_once)
+        return self._commit(key, tmp, _Adopted(size, sha256), content_type, None, False, write_once,
+                            catalog=self._catalog)
 
     def _spool(self, data: Data, length: int | None, sha256: str | None) -> tuple[Path, HashingSource]:
         """Stream into a fsynced temp file while hashing; on any failure the temp file is gone."""
@@ -132,11 +141,12 @@ class LocalStorage(Storage):
         return tmp, source
 
     def _commit(self, key: str, tmp: Path, source: HashingSource, content_type: str,
-                until: datetime | None, legal_hold: bool, write_once: bool) -> ObjectInfo:
-        """Under the key lock: an idempotent repeat keeps the old version, else rename in a new one."""
+                until: datetime | None, legal_hold: bool, write_once: bool, catalog=None) -> ObjectInfo:
+        """Under the key lock: an idempotent repeat keeps the old version, else rename in a new one,
+        described by a sidecar or (``catalog``) by a row."""
         try:
             with self._locked(key) as vdir:
-                newest = _newest_version(vdir)  # one listing serves both the write-once check and the new id
+                newest = self._newest(key, vdir)  # one look serves both the write-once check and the new id
                 current = None if newest is None else _info(self._read_meta(key, vdir, newest))
                 existing = write_once_existing(current, source.hexdigest, write_once)
                 if existing is None:
@@ -146,8 +156,13 @@ class LocalStorage(Storage):
                             "retain_until": until.isoformat() if until else None,
                             "legal_hold": legal_hold, "write_once": write_once}
                     os.chmod(tmp, 0o444)
-                    os.replace(tmp, vdir / f"{meta['version_id']}.data")
-                    self._write_meta(vdir, meta)
+                    data = vdir / f"{meta['version_id']}.data"
+                    os.replace(tmp, data)
+                    if catalog is None:
+                        self._write_meta(vdir, meta)
+                    else:
+                        _fsync_dir(vdir)  # the name is durable before the row that points at it commits
+                        catalog.add(meta, data)
                     logger.debug("stored %s version %s (%d bytes)", key, meta["version_id"], source.size)
                     return _info(meta)
         finally:
@@ -158,6 +173,13 @@ class LocalStorage(Storage):
         """Sortable ids (nanosecond time, strictly increasing per key) so the newest is the largest."""
         stamp = max(time.time_ns(), int((last or "")[:20] or 0) + 1)
         return f"{stamp:020d}{uuid.uuid4().hex[:8]}"
+
+    def _save_meta(self, vdir: Path, meta: dict) -> None:
+        """Rewrite a version's metadata where it is kept: its sidecar, or its catalog row."""
+        if self._catalog is not None and not (vdir / f"{meta['version_id']}.json").exists():
+            self._catalog.update(meta)
+        else:
+            self._write_meta(vdir, meta)
 
     def _write_meta(self, vdir: Path, meta: dict) -> None:
         """Atomically (re)write a sidecar: temp file, fsync, rename, fsync the directory."""
@@ -199,12 +221,15 @@ class LocalStorage(Storage):
                 key = vdir.relative_to(self._objects).as_posix()[: -len(VERSION_DIR_SUFFIX)]
                 if key.startswith(prefix) and any(vdir.glob("*.json")):
                     keys.append(key)
+        if self._catalog is not None:
+            keys = set(keys) | self._catalog.keys(prefix)
         return iter(sorted(keys))
 
     def versions(self, key: str) -> Sequence[ObjectInfo]:
         check_key(key)
         vdir = self._vdir(key)
-        return [_info(self._read_meta(key, vdir, p.stem)) for p in sorted(vdir.glob("*.json"), reverse=True)]
+        ids = {p.stem for p in vdir.glob("*.json")} | set(self._catalog.version_ids(key) if self._catalog else ())
+        return [_info(self._read_meta(key, vdir, v)) for v in sorted(ids, reverse=True)]
 
     # -- locks and deletion ----------------------------------------------------------------------
 
@@ -213,8 +238,12 @@ class LocalStorage(Storage):
             info = self.stat(key, version_id)
             if info.locked(self._now()):
                 raise RetentionError(f"{key} version {info.version_id} is under retention or legal hold")
+            data = vdir / f"{info.version_id}.data"
+            if not (vdir / f"{info.version_id}.json").exists():  # adopted: the row's deletion commits it
+                self._catalog.remove(key, info.version_id, data)
+                return
             (vdir / f"{info.version_id}.json").unlink()  # the commit point of a delete
-            (vdir / f"{info.version_id}.data").unlink(missing_ok=True)
+            data.unlink(missing_ok=True)
             _fsync_dir(vdir)
         logger.info("deleted %s version %s", key, info.version_id)
 
@@ -222,7 +251,7 @@ class LocalStorage(Storage):
         with self._locked(key) as vdir:
             meta = self._read_meta(key, vdir, self.stat(key, version_id).version_id)
             meta["legal_hold"] = bool(on)
-            self._write_meta(vdir, meta)
+            self._save_meta(vdir, meta)
 
     def extend_retention(self, key: str, until: datetime, version_id: str | None = None) -> None:
         until = normalize_until(until)
@@ -232,7 +261,7 @@ class LocalStorage(Storage):
                 raise RetentionError(f"{key}: COMPLIANCE retention cannot be shortened")
             meta = self._read_meta(key, vdir, info.version_id)
             meta.update(mode=COMPLIANCE, retain_until=until.isoformat())
-            self._write_meta(vdir, meta)
+            self._save_meta(vdir, meta)
 
     def healthcheck(self) -> tuple[bool, str]:
         probe = self._tmp / f"health-{uuid.uuid4().hex}"
@@ -264,8 +293,15 @@ class LocalStorage(Storage):
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _current(self, key: str, vdir: Path) -> ObjectInfo | None:
-        newest = _newest_version(vdir)
+        newest = self._newest(key, vdir)
         return None if newest is None else _info(self._read_meta(key, vdir, newest))
+
+    def _newest(self, key: str, vdir: Path) -> str | None:
+        """The newest committed version id: of the sidecars and (under a catalog) of the rows."""
+        found = [_newest_version(vdir)]
+        if self._catalog is not None:
+            found.append(self._catalog.newest(key))
+        return max((v for v in found if v is not None), default=None)
 
     def _read_meta(self, key: str, vdir: Path, version_id: str) -> dict:
         if not version_id.isalnum():
@@ -273,7 +309,10 @@ class LocalStorage(Storage):
         try:
             return json.loads((vdir / f"{version_id}.json").read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
-            raise ObjectNotFound(f"{key} version {version_id}") from exc
+            meta = self._catalog.get(key, version_id) if self._catalog is not None else None
+            if meta is None:
+                raise ObjectNotFound(f"{key} version {version_id}") from exc
+            return meta
         except ValueError as exc:
             raise StorageError(f"corrupt metadata for {key} version {version_id}") from exc
 

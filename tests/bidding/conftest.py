@@ -19,10 +19,12 @@ def _cheap_password_hashes(monkeypatch):
 
 @pytest.fixture
 def fresh_store(app, tmp_path, monkeypatch):
-    """An empty object store and chunk area per test: lot ids repeat once the tables are emptied."""
+    """An empty object store and chunk area per test: lot ids repeat once the tables are emptied.  The
+    store keeps adopted packages' metadata in the database, as the app's store does."""
     from core.storage import LocalStorage
+    from core.storage.catalog import DatabaseCatalog
 
-    store = LocalStorage(tmp_path / "store")
+    store = LocalStorage(tmp_path / "store", catalog=DatabaseCatalog())
     monkeypatch.setitem(app.extensions, "storage", store)
     monkeypatch.setitem(app.config, "GGZY_UPLOAD_DIR", str(tmp_path / "uploads"))
     return store

@@ -23,6 +23,7 @@ from bidding.tool.client import Client, SubmitError
 from core.db import db
 from core.keys import platform_keys
 from core.storage import LocalStorage
+from core.storage.catalog import DatabaseCatalog
 from tests.bidding.server import Gunicorn
 from tests.bidding.submitting import new_bidder, open_lot, package
 
@@ -92,7 +93,7 @@ def test_sigkill_mid_upload_loses_no_receipt_and_leaves_no_partial_bid(app, serv
 
 def _check_store(root, manifest, lot_id) -> None:
     """No partial bid: each row has its stored package (hash and size) and a verifying receipt."""
-    store = LocalStorage(root)
+    store = LocalStorage(root, catalog=DatabaseCatalog())  # as the server's: packages described by rows
     with db.engine.connect() as conn:
         rows = conn.execute(select(Bid.id, Bid.package_key, Bid.package_sha256, Bid.size, Bid.receipt)
                             .where(Bid.lot_id == lot_id)).all()

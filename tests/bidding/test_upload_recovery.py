@@ -12,6 +12,7 @@ from bidding import services
 from bidding.models import Bid, Upload
 from bidding.services.chunks import ChunkArea, ChunkError
 from core.db import db
+from core.storage import get_storage
 from tests.bidding.submitting import finish, new_bidder, open_lot, package, put_chunk, sha, start, upload_all
 
 pytestmark = pytest.mark.usefixtures("fresh_store")
@@ -126,14 +127,19 @@ def test_a_finish_that_loses_the_race_to_an_abandon_is_refused_not_a_crash(clien
 def test_chunks_that_vanish_during_a_finish_give_a_409_not_a_500(client, ctx, tmp_path, monkeypatch, chunk):
     """Chunks removed under a finish that reads them (the session row lock keeps an abandon or a
     concurrent finish away, the lot's hold keeps the close's collection away: this guards the rest).
-    Several chunks: a refusal, whose remaining bytes are read to tell a broken upload from a broken
-    package, finds them gone; one chunk: the package passed its check, the store finds it gone."""
+    Several chunks assembled (not all in the package file): a refusal, whose remaining bytes are read
+    to tell a broken upload from a broken package, finds them gone; one chunk and a store without a
+    local spool (S3): the package passed its check, the store's put finds it gone."""
     from bidding.services import submission
 
     lot, bidder = open_lot(), new_bidder()
     data = package(tmp_path, lot, bidder, size=300_000)
     upload_id = upload_all(client, bidder, lot.id, data, chunk=chunk)
     real = submission.validate_package
+    if chunk < len(data):
+        monkeypatch.setattr(ChunkArea, "package_file", lambda self, session, total: None)
+    else:
+        monkeypatch.setattr(get_storage(), "spool_path", lambda: None)
 
     def vanishing(**kwargs):
         if chunk < len(data):
