@@ -1,0 +1,51 @@
+"""trading: the portal's notice filters without joins (category and region copied onto notices, one
+index per filter in listing order) and the portal version row that keys its cached counts
+
+Revision ID: c6f5215fbb8d
+Revises: 64b3be9b9a5d
+Create Date: 2026-12-10 18:50:00.000000
+"""
+from alembic import op
+import sqlalchemy as sa
+import core.db
+
+
+revision = 'c6f5215fbb8d'
+down_revision = '64b3be9b9a5d'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('trading_notices', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('category', sa.String(length=30), nullable=True))
+        batch_op.add_column(sa.Column('region', sa.String(length=6), nullable=True))
+    op.execute("UPDATE trading_notices SET category = (SELECT p.category FROM trading_lots l JOIN trading_projects p "
+               "ON p.id = l.project_id WHERE l.id = trading_notices.lot_id), region = (SELECT p.region FROM "
+               "trading_lots l JOIN trading_projects p ON p.id = l.project_id WHERE l.id = trading_notices.lot_id)")
+    with op.batch_alter_table('trading_notices', schema=None) as batch_op:
+        batch_op.alter_column('category', existing_type=sa.String(length=30), nullable=False)
+        batch_op.alter_column('region', existing_type=sa.String(length=6), nullable=False)
+        batch_op.drop_index('ix_trading_notices_published_at')
+        batch_op.create_index('ix_trading_notices_published', ['published_at', 'id'], unique=False)
+        batch_op.create_index('ix_trading_notices_category_published', ['category', 'published_at', 'id'],
+                              unique=False)
+        batch_op.create_index('ix_trading_notices_region_published', ['region', 'published_at', 'id'], unique=False)
+        batch_op.create_index('ix_trading_notices_kind_published', ['kind', 'published_at', 'id'], unique=False)
+    op.create_table('trading_portal_version',
+                    sa.Column('id', sa.Integer(), nullable=False),
+                    sa.Column('token', sa.String(length=32), nullable=False),
+                    sa.PrimaryKeyConstraint('id', name=op.f('pk_trading_portal_version')))
+    op.execute("INSERT INTO trading_portal_version (id, token) VALUES (1, 'initial')")
+
+
+def downgrade():
+    op.drop_table('trading_portal_version')
+    with op.batch_alter_table('trading_notices', schema=None) as batch_op:
+        batch_op.drop_index('ix_trading_notices_kind_published')
+        batch_op.drop_index('ix_trading_notices_region_published')
+        batch_op.drop_index('ix_trading_notices_category_published')
+        batch_op.drop_index('ix_trading_notices_published')
+        batch_op.create_index('ix_trading_notices_published_at', ['published_at'], unique=False)
+        batch_op.drop_column('region')
+        batch_op.drop_column('category')
