@@ -178,7 +178,7 @@ class Builder:
     def _notice(self, lot: dict, kind: str, title: str, at: dt.datetime, body: str) -> None:
         category, region = self.filed[lot["id"]]
         row = {"lot_id": lot["id"], "kind": kind, "title": title[:300], "body": body, "published_at": at,
-               "category": category, "region": region}
+               "category": category, "region": region, "city": region[:4]}
         self.rows.notices.append(row)
 
     def _transition(self, lot: dict, action: str, to_state: str, at: dt.datetime, actor, reason: str = "") -> None:

@@ -117,6 +117,8 @@ class Notice(_LotChild, db.Model):
     __table_args__ = (Index("ix_trading_notices_published", "published_at", "id"),
                       Index("ix_trading_notices_category_published", "category", "published_at", "id"),
                       Index("ix_trading_notices_region_published", "region", "published_at", "id"),
+                      Index("ix_trading_notices_city_published", "city", "published_at", "id"),
+                      Index("ix_trading_notices_category_city_published", "category", "city", "published_at", "id"),
                       Index("ix_trading_notices_kind_published", "kind", "published_at", "id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("trading_lots.id"), index=True)
@@ -128,6 +130,8 @@ class Notice(_LotChild, db.Model):
     #: them), so the portal filters notices without joining every project first
     category: Mapped[str] = mapped_column(String(30))
     region: Mapped[str] = mapped_column(String(6))
+    #: the region's first four digits (its city, 地级市): the portal's commonest region filter
+    city: Mapped[str] = mapped_column(String(4))
 
 
 class PortalVersion(db.Model):

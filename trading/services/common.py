@@ -66,7 +66,7 @@ def add_notice(lot: Lot, kind: str, title: str, body: str = "") -> Notice:
     if lot.state == fsm.S.DRAFT:
         raise StateConflict("a draft has no public notice", code="invalid_state", state=lot.state)
     note = Notice(lot_id=lot.id, kind=kind, title=title[:300], body=body, published_at=now(),
-                  category=lot.project.category, region=lot.project.region)
+                  category=lot.project.category, region=lot.project.region, city=lot.project.region[:4])
     db.session.add(note)
     return note
 

@@ -27,7 +27,7 @@ def _notice_filters(*, keyword: str = "", region: str = "", category: str = "", 
                     date_from: dt.date | None = None, date_to: dt.date | None = None) -> tuple[list, bool]:
     """The WHERE clauses of a notice search, and whether they need the lot and project joined (a
     keyword does; every other filter reads columns of the notice, each with its own index)."""
-    where = []
+    where: list = []
     for word in keyword.split()[:5]:
         pattern = _like(word)
         where.append(or_(Notice.title.ilike(pattern, escape="\\"), Project.name.ilike(pattern, escape="\\"),
@@ -36,8 +36,12 @@ def _notice_filters(*, keyword: str = "", region: str = "", category: str = "", 
     joins = bool(where)
     if region:
         prefix = region.rstrip("0") or region
-        # the range lets the region index serve a prefix under any collation; LIKE keeps the meaning
-        where += [Notice.region.between(prefix, prefix + "9" * 6), Notice.region.like(f"{prefix}%")]
+        if len(prefix) == 6:  # one county: the region index yields its notices in listing order
+            where.append(Notice.region == prefix)
+        elif len(prefix) == 4:  # one city: so does the city index
+            where.append(Notice.city == prefix)
+        else:  # the range lets the region index serve a prefix under any collation; LIKE keeps the meaning
+            where += [Notice.region.between(prefix, prefix + "9" * 6), Notice.region.like(f"{prefix}%")]
     if category:
         where.append(Notice.category == category)
     if kind:
