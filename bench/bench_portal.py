@@ -20,7 +20,9 @@ Database: ``GGZY_BENCH_DATABASE_URL`` if set (PostgreSQL only; its tables are dr
 give it a database of its own), else a private PostgreSQL cluster started for the run in a temporary
 directory and removed after it.
 
-Run from the repository root: ``python bench/bench_portal.py [--notices 100000] [--rate 200] [--seconds 60]``.
+Run from the repository root: ``python bench/bench_portal.py [--notices 100000] [--rate 200] [--seconds 60]``
+(``make bench`` runs it with these defaults); ``--rate 100 --name portal_100`` measures another rate
+without replacing ``portal.json``.
 """
 from __future__ import annotations
 
@@ -201,8 +203,8 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=10)
     parser.add_argument("--workers", type=int, default=2)  # as ``ggzy run``
     parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--no-count-cache", action="store_true",
-                        help="count every listing afresh (for comparison; writes portal_no_count_cache.json)")
+    parser.add_argument("--no-count-cache", action="store_true", help="count every listing afresh (a comparison)")
+    parser.add_argument("--name", default="portal", help="bench/results/NAME.json (another name for comparisons)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="ggzy-portal-"))
     rng = random.Random(20261210)
@@ -233,7 +235,7 @@ def main() -> int:
     figures = summarise(args, counts, db_source, portal, before, after, loadavg,
                         cpu={"baseline_before": cpu1 - cpu0, "portal": cpu2 - cpu1, "baseline_after": cpu3 - cpu2},
                         db_cpu=None if db1 is None else db2 - db1, log_tail=log_tail)
-    path = write("portal_no_count_cache" if args.no_count_cache else "portal", figures)
+    path = write(args.name, figures)
     print_table(figures, path)
     shutil.rmtree(tmp, ignore_errors=True)
     return 0 if figures["errors"] == 0 else 1
