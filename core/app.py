@@ -189,6 +189,27 @@ def _init_i18n(app: Flask) -> None:
 
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(Path(__file__).parent / "translations"))
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _translations().ugettext(s), ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n), newstyle=True)
+
+
+def _translations():
+    """Flask-Babel's catalogue for the current locale, looked up once per locale and context instead
+    of on every ``_()`` of a template (a page of the portal calls it some sixty times, and each
+    lookup walks the locale selector's context).  Keyed by the locale object Flask-Babel keeps in
+    its context namespace (``g._flask_babel``), so ``force_locale`` still switches catalogues."""
+    from flask_babel import get_locale, get_translations
+
+    ctx = g.get("_flask_babel")
+    locale = getattr(ctx, "babel_locale", None) or get_locale()
+    if locale is None or ctx is None:
+        return get_translations()
+    cached = getattr(ctx, "ggzy_translations", None)
+    if cached is None or cached[0] is not locale:
+        cached = ctx.ggzy_translations = (locale, get_translations())
+    return cached[1]
 
 
 def _domain_module(domain: str, name: str):

@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask import g, send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import func, select
 
 from core.db import db, get_or_404
 from core.errors import ValidationFailed
@@ -45,18 +44,12 @@ class Notices(MethodView):
         """Notices, newest first: keyword, region prefix, category, kind, Beijing date range."""
         if pagination_parameters.page > MAX_PAGE:
             raise ValidationFailed(f"page must be at most {MAX_PAGE}", code="page_out_of_range")
-        q = services.search_notices(keyword=query["q"], region=query["region"], category=query["category"],
-                                    kind=query["kind"], date_from=query["date_from"], date_to=query["date_to"])
-        pagination_parameters.item_count = db.session.scalar(select(func.count()).select_from(q.subquery()))
-        page = q.offset(pagination_parameters.first_item).limit(pagination_parameters.page_size)
-        return [notice_row(n, lot, p) for n, lot, p in db.session.execute(page).all()]
-
-
-def notice_row(notice, lot: Lot, project: Project) -> dict:
-    return {"id": notice.id, "lot_id": lot.id, "kind": notice.kind, "title": notice.title, "body": notice.body,
-            "published_at": notice.published_at, "project_code": project.code, "project_name": project.name,
-            "region": project.region, "category": project.category, "lot_state": lot.state,
-            "bid_deadline": lot.bid_deadline}
+        filters = {"keyword": query["q"], "region": query["region"], "category": query["category"],
+                   "kind": query["kind"], "date_from": query["date_from"], "date_to": query["date_to"]}
+        pagination_parameters.item_count = services.count_notices(**filters)
+        rows = services.notices_page(offset=pagination_parameters.first_item, limit=pagination_parameters.page_size,
+                                     **filters)
+        return [row._mapping for row in rows]
 
 
 @blp.route("/projects/<int:project_id>")

@@ -107,15 +107,43 @@ class _LotChild:
 
 
 class Notice(_LotChild, db.Model):
-    """A public announcement on the portal: tender notice, amendment, suspension, cancellation…"""
+    """A public announcement on the portal: tender notice, amendment, suspension, cancellation…
+
+    The portal lists notices newest first under filters; each filter has an index that yields its
+    notices already in that order, so a page costs its own rows, not a sort of every match.
+    """
 
     __tablename__ = "trading_notices"
+    __table_args__ = (Index("ix_trading_notices_published", "published_at", "id"),
+                      Index("ix_trading_notices_category_published", "category", "published_at", "id"),
+                      Index("ix_trading_notices_region_published", "region", "published_at", "id"),
+                      Index("ix_trading_notices_city_published", "city", "published_at", "id"),
+                      Index("ix_trading_notices_category_city_published", "category", "city", "published_at", "id"),
+                      Index("ix_trading_notices_kind_published", "kind", "published_at", "id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("trading_lots.id"), index=True)
     kind: Mapped[str] = mapped_column(String(30))
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text, default="")
-    published_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now, index=True)
+    published_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    #: the project's category and region, copied when the notice is posted (a project never changes
+    #: them), so the portal filters notices without joining every project first
+    category: Mapped[str] = mapped_column(String(30))
+    region: Mapped[str] = mapped_column(String(6))
+    #: the region's first four digits (its city, 地级市): the portal's commonest region filter
+    city: Mapped[str] = mapped_column(String(4))
+
+
+class PortalVersion(db.Model):
+    """One row (id 1) whose ``token`` changes, in the same transaction, with every change to what the
+    portal lists (notices, lots, projects, amendments): the key of the portal's cached counts
+    (:mod:`trading.services.portal_cache`).  Without the row nothing is cached; the first change
+    writes it."""
+
+    __tablename__ = "trading_portal_version"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))
+
 
 
 class TenderDocument(_LotChild, db.Model):

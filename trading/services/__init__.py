@@ -30,9 +30,10 @@ from trading.services.lots import (
 from trading.services.objections import answer_objection, file_objection, objections_for
 from trading.services.portal import (
     console_lots,
+    count_notices,
     lot_audit_trail,
     notices_of,
-    search_notices,
+    notices_page,
     timeline,
     visible_lot,
     visible_project,
@@ -41,9 +42,9 @@ from trading.services.portal import (
 __all__ = [
     "add_entry", "answer_objection", "bidder_exclusions", "cancel_lot", "close_lot",
     "finish_opening", "notify_agency", "held_by_objection", "start_opening",
-    "config_of", "console_lots", "create_project", "download_document",
+    "config_of", "console_lots", "count_notices", "create_project", "download_document",
     "downloads", "file_objection", "in_force", "is_blacklisted", "is_tenderee_side", "issue_amendment",
-    "lot_audit_trail", "matches", "notices_of", "objections_for", "publish_lot", "resume_lot", "revoke_entry",
-    "search_notices", "suspend_lot", "timeline", "update_lot", "upload_document", "visible_document",
+    "lot_audit_trail", "matches", "notices_of", "notices_page", "objections_for", "publish_lot", "resume_lot", "revoke_entry",
+    "suspend_lot", "timeline", "update_lot", "upload_document", "visible_document",
     "visible_lot", "visible_project",
 ]

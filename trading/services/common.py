@@ -59,7 +59,12 @@ def require_state(lot: Lot, *states: str, what: str) -> None:
 
 
 def add_notice(lot: Lot, kind: str, title: str, body: str = "") -> Notice:
-    note = Notice(lot_id=lot.id, kind=kind, title=title[:300], body=body, published_at=now())
+    """Post a public notice of ``lot``; a draft has none (the portal lists notices without looking
+    at their lot's state, trading/services/portal.py)."""
+    if lot.state == fsm.S.DRAFT:
+        raise StateConflict("a draft has no public notice", code="invalid_state", state=lot.state)
+    note = Notice(lot_id=lot.id, kind=kind, title=title[:300], body=body, published_at=now(),
+                  category=lot.project.category, region=lot.project.region, city=lot.project.region[:4])
     db.session.add(note)
     return note
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 
 from core.audit import disclosed
 from core.calendar import SHANGHAI
@@ -12,6 +12,7 @@ from core.errors import NotFound
 from core.models import AuditLog
 from trading.fsm import S
 from trading.models import Amendment, Lot, LotTransition, Notice, Project
+from trading.services import portal_cache
 from trading.services.common import is_tenderee_side
 
 NOTICE_KINDS = ("tender_notice", "invitation", "amendment", "suspension", "resumption", "cancellation", "failure",
@@ -23,28 +24,76 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def search_notices(*, keyword: str = "", region: str = "", category: str = "", kind: str = "",
-                   date_from: dt.date | None = None, date_to: dt.date | None = None) -> Select:
-    """Notices newest first, filtered by keyword (title, project, code, tenderee), region prefix,
-    category, kind and Beijing-date range; only lots past the draft stage ever have notices."""
-    q = (select(Notice, Lot, Project).join(Lot, Notice.lot_id == Lot.id).join(Project, Lot.project_id == Project.id)
-         .where(Lot.state != S.DRAFT))
+def _notice_filters(*, keyword: str = "", region: str = "", category: str = "", kind: str = "",
+                    date_from: dt.date | None = None, date_to: dt.date | None = None) -> tuple[list, bool]:
+    """The WHERE clauses of a notice search, and whether they need the lot and project joined (a
+    keyword does; every other filter reads columns of the notice, each with its own index)."""
+    where: list = []
     for word in keyword.split()[:5]:
         pattern = _like(word)
-        q = q.where(or_(Notice.title.ilike(pattern, escape="\\"), Project.name.ilike(pattern, escape="\\"),
-                        Project.code.ilike(pattern, escape="\\"), Project.tenderee_name.ilike(pattern, escape="\\"),
-                        Lot.name.ilike(pattern, escape="\\")))
+        where.append(or_(Notice.title.ilike(pattern, escape="\\"), Project.name.ilike(pattern, escape="\\"),
+                         Project.code.ilike(pattern, escape="\\"),
+                         Project.tenderee_name.ilike(pattern, escape="\\"), Lot.name.ilike(pattern, escape="\\")))
+    joins = bool(where)
     if region:
-        q = q.where(Project.region.like(f"{region.rstrip('0') or region}%"))
+        prefix = region.rstrip("0") or region
+        if len(prefix) == 6:  # one county: the region index yields its notices in listing order
+            where.append(Notice.region == prefix)
+        elif len(prefix) == 4:  # one city: so does the city index
+            where.append(Notice.city == prefix)
+        else:  # the range lets the region index serve a prefix under any collation; LIKE keeps the meaning
+            where += [Notice.region.between(prefix, prefix + "9" * 6), Notice.region.like(f"{prefix}%")]
     if category:
-        q = q.where(Project.category == category)
+        where.append(Notice.category == category)
     if kind:
-        q = q.where(Notice.kind == kind)
+        where.append(Notice.kind == kind)
     if date_from:
-        q = q.where(Notice.published_at >= _day_start(date_from))
+        where.append(Notice.published_at >= _day_start(date_from))
     if date_to:
-        q = q.where(Notice.published_at < _day_start(date_to + dt.timedelta(days=1)))
-    return q.order_by(Notice.published_at.desc(), Notice.id.desc())
+        where.append(Notice.published_at < _day_start(date_to + dt.timedelta(days=1)))
+    return where, joins
+
+
+def _joined(q: Select) -> Select:
+    return q.join(Lot, Notice.lot_id == Lot.id).join(Project, Lot.project_id == Project.id)
+
+
+#: what a row of the listing shows: the notice, its project's code and name, its lot's state and deadline
+LISTING_COLUMNS = (Notice.id, Notice.lot_id, Notice.kind, Notice.title, Notice.body, Notice.published_at,
+                   Notice.region, Notice.category, Project.code.label("project_code"),
+                   Project.name.label("project_name"), Lot.state.label("lot_state"), Lot.bid_deadline)
+
+
+def notices_page(*, offset: int, limit: int, **filters) -> list:
+    """One page of notices newest first, as rows of :data:`LISTING_COLUMNS` (plain rows, not ORM
+    objects: a page is read, never changed), filtered by keyword (title, project, code, tenderee,
+    lot), region prefix, category, kind and Beijing-date range.
+
+    The page's notice ids come first, from the index of the filter in listing order, and only those
+    rows are joined: a deep page costs a walk along one index, not a join of every notice before it.
+    A draft lot never has a notice (:func:`trading.services.common.add_notice` refuses one); the
+    draft test on the page's own rows is a second guard.
+    """
+    where, joins = _notice_filters(**filters)
+    ids = select(Notice.id)
+    ids = (_joined(ids) if joins else ids).where(*where).order_by(Notice.published_at.desc(), Notice.id.desc())
+    page = ids.offset(offset).limit(limit).subquery()
+    q = (_joined(select(*LISTING_COLUMNS).join(page, page.c.id == Notice.id)).where(Lot.state != S.DRAFT)
+         .order_by(Notice.published_at.desc(), Notice.id.desc()))
+    return db.session.execute(q).all()
+
+
+def count_notices(**filters) -> int:
+    """How many notices :func:`notices_page` pages through; cached per filter until the next change
+    to what the portal lists (:mod:`trading.services.portal_cache`)."""
+    where, joins = _notice_filters(**filters)
+
+    def count() -> int:
+        q = select(func.count(Notice.id))
+        return db.session.scalar((_joined(q) if joins else q).where(*where))
+
+    key = ("notices", *sorted((k, v) for k, v in filters.items() if v))
+    return portal_cache.cached_count(key, count)
 
 
 def _day_start(day: dt.date) -> dt.datetime:

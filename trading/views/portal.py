@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask import abort, g, render_template, request, url_for
 from flask_babel import gettext as _
 from marshmallow import ValidationError
-from sqlalchemy import func, select
 
 from core.db import db
 from core.pages import act
@@ -27,10 +26,10 @@ def notices():
     except ValidationError as err:
         query, errors = NoticeQuerySchema().load({}), err.messages
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 10_000))
-    q = services.search_notices(keyword=query["q"], region=query["region"], category=query["category"],
-                                kind=query["kind"], date_from=query["date_from"], date_to=query["date_to"])
-    total = db.session.scalar(select(func.count()).select_from(q.subquery()))
-    rows = db.session.execute(q.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+    filters = {"keyword": query["q"], "region": query["region"], "category": query["category"],
+               "kind": query["kind"], "date_from": query["date_from"], "date_to": query["date_to"]}
+    total = services.count_notices(**filters)
+    rows = services.notices_page(offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, **filters)
     pages = max(1, -(-total // PAGE_SIZE))
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("trading/notices.html", rows=rows, total=total, page=page, pages=pages,
