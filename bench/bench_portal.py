@@ -217,6 +217,7 @@ def main() -> int:
         constant_plan = write_plan(tmp / "constant.plan", [("constant", "/bench/constant")])
         env = {k: v for k, v in os.environ.items() if not k.startswith("GGZY_")}
         env.update({"GGZY_ENV": "production", "GGZY_SECRET_KEY": "bench-" + secrets.token_hex(16),
+                    "GGZY_BASE_URL": "https://ggzy.bench.invalid",
                     "GGZY_DATABASE_URL": db_url, "GGZY_BROKER_URL": "memory://", "GGZY_KEY_DIR": str(tmp / "keys"),
                     "GGZY_STORAGE": "local", "GGZY_STORAGE_DIR": str(tmp / "store"), "GGZY_INSTANCE_DIR": str(tmp),
                     "PYTHONPATH": str(ROOT), "GGZY_BENCH_NO_COUNT_CACHE": "1" if args.no_count_cache else ""})
