@@ -1,16 +1,19 @@
-"""Helpers every domain's server-rendered pages share (thin views, STYLE habit 3).
+"""Helpers every domain's server-rendered pages share (thin views, STYLE habit 3), and the template
+filters every page uses (registered on core's blueprint for the whole app).
 
 A page runs one service call, commits, and redirects; a refusal is rolled back and flashed with the
 rule it enforces, in one shape everywhere (the browser tests read ``[data-error]``).
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 from flask import flash, redirect
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
+from core.calendar import SHANGHAI
 from core.db import db
 from core.errors import DomainError
 from core.events import commit
@@ -35,3 +38,9 @@ def act(fn: Callable[[], object], *, done: str, back: str):
         db.session.rollback()
         flash(refusal(err))
     return redirect(back)
+
+
+def beijing_time(moment: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Template filter ``bj``: instants are stored in UTC and shown in Beijing time, where legal days
+    are counted."""
+    return moment.astimezone(SHANGHAI).strftime(fmt) if moment else ""

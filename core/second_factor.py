@@ -13,6 +13,7 @@ import pyotp
 from sqlalchemy import select
 
 from core.audit import audit
+from core.calendar import SHANGHAI
 from core.clock import now
 from core.db import db
 from core.errors import Forbidden, ValidationFailed
@@ -71,9 +72,9 @@ def _announce_first_enrolment(user: User) -> None:
     user and every admin are told, so an enrolment nobody expected is seen and reset (audited)."""
     admins = db.session.scalars(select(User).where(User.role == "admin", User.active)).all()
     for person in {user.id: user, **{a.id: a for a in admins}}.values():
-        notify(user=person, subject=f"第二因素已登记 / second factor enrolled: {user.email}",
-               body=f"account {user.id} ({user.role}) enrolled an authenticator app at {now():%Y-%m-%d %H:%M} UTC. "
-                    "If this was not its owner, an admin resets the factor (ggzy users reset-totp).")
+        notify(user=person, subject=f"身份验证器已绑定：{user.email}",
+               body=f"账号 {user.email} 于 {now().astimezone(SHANGHAI):%Y-%m-%d %H:%M}（北京时间）绑定了身份验证器。"
+                    "如非本人操作，请管理员重置其第二重身份验证（ggzy users reset-totp）。")
 
 
 def disable_totp(user: User, *, current_code: str | None) -> None:

@@ -14,10 +14,12 @@ from core.events import commit
 from core.extensions import api
 from core.models import User
 from core.nav import nav_links
+from core.pages import beijing_time
 from core.permissions import permission
 
 bp = Blueprint("core_pages", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/core")
+bp.add_app_template_filter(beijing_time, "bj")
 
 
 @bp.app_context_processor

@@ -119,18 +119,6 @@ def start_due_openings(*, limit: int = 100) -> dict[int, str]:
     return done
 
 
-def bidders_of(lot_id: int) -> list[int]:
-    """Organisations bidding on the lot: those extracted at the opening, else those with a standing bid.
-
-    Registered as a bidder source of the expert draw (an expert employed by a bidder is avoided).
-    """
-    extracted = db.session.scalars(select(Unsealing.organisation_id).where(Unsealing.lot_id == lot_id)).all()
-    if extracted:
-        return sorted(set(extracted))
-    return sorted(set(db.session.scalars(select(Bid.organisation_id).where(Bid.lot_id == lot_id,
-                                                                           Bid.state == "submitted")).all()))
-
-
 def bid_of(lot_id: int, organisation_id: int) -> Unsealing | None:
     return db.session.scalar(select(Unsealing).where(Unsealing.lot_id == lot_id,
                                                      Unsealing.organisation_id == organisation_id))

@@ -22,6 +22,7 @@ from experts import composition
 from experts import selection as sel
 from experts.models import Draw, Specialty
 from experts.services import snapshot
+from experts.services.bidders import bidders_of
 from trading.models import Lot
 
 logger = logging.getLogger(__name__)
@@ -89,8 +90,6 @@ def _quotas(quotas: list[dict]) -> list[dict]:
 def _rules(lot, bidder_org_ids, tenderee_uscc, supervising, region_exclude, region_include, limit) -> dict:
     """Resolve the lot's parties: agency from the project, tenderee by USCC or by registered name."""
     from core.identity import validate_uscc
-    from experts.services.bidders import bidders_of
-
     bidders = sorted({int(i) for i in bidder_org_ids} | set(bidders_of(lot.id)))
     found = set(db.session.scalars(select(Organisation.id).where(Organisation.id.in_(bidders))))
     if set(bidders) - found:

@@ -5,19 +5,9 @@ service, commits, and redirects or renders.  Refusals are flashed with the rule 
 """
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint
 
-from core.calendar import SHANGHAI
-
 bp = Blueprint("trading_pages", __name__, template_folder="../templates")
-
-
-@bp.app_template_filter("bj")
-def beijing_time(moment: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """Instants are stored in UTC and shown in Beijing time, where legal days are counted."""
-    return moment.astimezone(SHANGHAI).strftime(fmt) if moment else ""
 
 
 @bp.app_template_filter("yuan")
